@@ -1,0 +1,628 @@
+package apiserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/skiff-project/skiff/internal/registry"
+	"github.com/skiff-project/skiff/internal/storage"
+)
+
+// request carries what every resource handler needs.
+type request struct {
+	ri    *RequestInfo
+	res   *registry.Resource
+	store *registry.Store
+	out   Output
+}
+
+func notFoundPath() error {
+	return apierrors.NewGenericServerResponse(http.StatusNotFound, "", schema.GroupResource{}, "", "the server could not find the requested resource", 0, false)
+}
+
+func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, ri *RequestInfo) {
+	res, store, ok := s.reg.Lookup(ri.GroupVersionResource())
+	if !ok || store == nil {
+		s.writeError(w, r, notFoundPath())
+		return
+	}
+	// Namespaced resources live under namespaces/{ns} (or are listed across all of them);
+	// cluster-scoped ones never do.
+	if res.Plural != "namespaces" {
+		if !res.Namespaced && ri.Namespace != "" {
+			s.writeError(w, r, notFoundPath())
+			return
+		}
+		if res.Namespaced && ri.Namespace == "" && ri.Verb != "list" && ri.Verb != "watch" {
+			s.writeError(w, r, notFoundPath())
+			return
+		}
+	}
+	if len(ri.Parts) > 3 {
+		s.writeError(w, r, notFoundPath())
+		return
+	}
+	out, ok := negotiateOutput(r.Header.Get("Accept"), ri.Subresource == "" && (ri.Verb == "get" || ri.Verb == "list" || ri.Verb == "watch"))
+	if !ok {
+		s.writeError(w, r, apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", schema.GroupResource{}, "",
+			"only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf", 0, false))
+		return
+	}
+	req := &request{ri: ri, res: res, store: store, out: out}
+	if ri.Subresource != "" {
+		s.serveSubresource(w, r, req)
+		return
+	}
+	if !res.HasVerb(ri.Verb) {
+		s.writeError(w, r, apierrors.NewMethodNotSupported(res.GroupResource(), ri.Verb))
+		return
+	}
+	switch ri.Verb {
+	case "get":
+		s.get(w, r, req)
+	case "list":
+		s.list(w, r, req)
+	case "watch":
+		s.watch(w, r, req)
+	case "create":
+		s.create(w, r, req)
+	case "update":
+		s.update(w, r, req, "")
+	case "patch":
+		s.patch(w, r, req, "")
+	case "delete":
+		s.delete(w, r, req)
+	case "deletecollection":
+		s.deleteCollection(w, r, req)
+	default:
+		s.writeError(w, r, apierrors.NewMethodNotSupported(res.GroupResource(), ri.Verb))
+	}
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request, req *request) {
+	obj, err := req.store.Get(r.Context(), req.ri.Namespace, req.ri.Name, r.URL.Query().Get("resourceVersion"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeResult(w, r, req, http.StatusOK, obj)
+}
+
+// writeResult writes one object, transformed to a Table or metadata if asked.
+func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, req *request, code int, obj runtime.Object) {
+	switch req.out.As {
+	case "Table":
+		t, err := s.table(req, []runtime.Object{obj}, r.URL.Query().Get("includeObject"), false)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writeObject(w, r, code, req.out, t)
+	case "PartialObjectMetadata":
+		s.writeObject(w, r, code, req.out, partialMetadata(obj, req.out.AsVersion))
+	case "PartialObjectMetadataList":
+		s.writeError(w, r, apierrors.NewBadRequest("PartialObjectMetadataList is only served for lists"))
+	default:
+		s.writeObject(w, r, code, req.out, obj)
+	}
+}
+
+func partialMetadata(obj runtime.Object, version string) *metav1.PartialObjectMetadata {
+	a, _ := meta.Accessor(obj)
+	pm := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/" + version, Kind: "PartialObjectMetadata"}}
+	if om, ok := a.(*metav1.ObjectMeta); ok {
+		pm.ObjectMeta = *om
+	}
+	return pm
+}
+
+func (s *Server) table(req *request, items []runtime.Object, includeObject string, noHeaders bool) (*metav1.Table, error) {
+	if includeObject == "" {
+		includeObject = "Metadata"
+	}
+	switch includeObject {
+	case "None", "Metadata", "Object":
+	default:
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("includeObject: Unsupported value: %q: supported values: \"Metadata\", \"None\", \"Object\"", includeObject))
+	}
+	var t *metav1.Table
+	var err error
+	if s.cfg.Tables != nil {
+		t, err = s.cfg.Tables(req.res.GVK.GroupKind(), items, s.cfg.Now(), includeObject, noHeaders)
+	} else {
+		t, err = defaultTable(items, s.cfg.Now(), includeObject, noHeaders)
+	}
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	t.TypeMeta = metav1.TypeMeta{APIVersion: "meta.k8s.io/" + req.out.AsVersion, Kind: "Table"}
+	return t, nil
+}
+
+// listOptions are a LIST or WATCH request's query parameters.
+type listOptions struct {
+	storage.ListOptions
+	watch             bool
+	timeoutSeconds    int64
+	allowBookmarks    bool
+	sendInitialEvents *bool
+}
+
+func invalidListOptions(errs field.ErrorList) error {
+	return apierrors.NewInvalid(schema.GroupKind{Group: "meta.k8s.io", Kind: "ListOptions"}, "", errs)
+}
+
+// parseListOptions reads and validates the query parameters of a list or watch, as
+// upstream's ValidateListOptions does.
+func (s *Server) parseListOptions(r *http.Request, req *request) (*listOptions, error) {
+	q := r.URL.Query()
+	o := &listOptions{}
+	o.ResourceVersion = q.Get("resourceVersion")
+	o.Match = storage.ResourceVersionMatch(q.Get("resourceVersionMatch"))
+	o.Continue = q.Get("continue")
+	o.watch = isWatch(r)
+	o.allowBookmarks = q.Get("allowWatchBookmarks") == "true" || q.Get("allowWatchBookmarks") == "1"
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid limit %q: %v", v, err))
+		}
+		o.Limit = n
+	}
+	if v := q.Get("timeoutSeconds"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid timeoutSeconds %q: %v", v, err))
+		}
+		o.timeoutSeconds = n
+	}
+	if v := q.Get("sendInitialEvents"); v != "" {
+		b := v == "true" || v == "1"
+		o.sendInitialEvents = &b
+	}
+	if v := q.Get("labelSelector"); v != "" {
+		sel, err := labels.Parse(v)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		o.Predicate.Label = sel
+	}
+	if v := q.Get("fieldSelector"); v != "" {
+		sel, err := fields.ParseSelector(v)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		for _, req2 := range sel.Requirements() {
+			if !s.fieldSupported(req.res, req2.Field) {
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", req2.Field))
+			}
+		}
+		o.Predicate.Field = sel
+	}
+	var errs field.ErrorList
+	switch o.Match {
+	case "", storage.MatchNotOlderThan, storage.MatchExact:
+	default:
+		errs = append(errs, field.NotSupported(field.NewPath("resourceVersionMatch"), o.Match, []string{string(storage.MatchExact), string(storage.MatchNotOlderThan), ""}))
+	}
+	if o.watch {
+		if o.sendInitialEvents != nil {
+			if o.Match != storage.MatchNotOlderThan {
+				errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+			}
+			if *o.sendInitialEvents && !o.allowBookmarks {
+				errs = append(errs, field.Forbidden(field.NewPath("allowWatchBookmarks"), "sendInitialEvents requires setting allowWatchBookmarks to true"))
+			}
+		} else if o.Match != "" {
+			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+		}
+	} else {
+		if o.sendInitialEvents != nil {
+			errs = append(errs, field.Forbidden(field.NewPath("sendInitialEvents"), "sendInitialEvents is forbidden for list"))
+		}
+		if o.Match != "" && o.ResourceVersion == "" {
+			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden unless resourceVersion is provided"))
+		}
+		if o.Match != "" && o.Continue != "" {
+			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden when continue is provided"))
+		}
+		if o.Match == storage.MatchExact && o.ResourceVersion == "0" {
+			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, invalidListOptions(errs)
+	}
+	return o, nil
+}
+
+func (s *Server) fieldSupported(res *registry.Resource, f string) bool {
+	if f == "metadata.name" || (f == "metadata.namespace" && (res.Namespaced || res.Plural == "namespaces")) {
+		return true
+	}
+	for _, l := range res.FieldLabels {
+		if l == f {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, req *request) {
+	o, err := s.parseListOptions(r, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ns := req.ri.Namespace
+	if req.res.Plural == "namespaces" {
+		ns = ""
+	}
+	res, err := req.store.List(r.Context(), ns, o.ListOptions)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	lm := metav1.ListMeta{ResourceVersion: strconv.FormatUint(res.ResourceVersion, 10), Continue: res.Continue, RemainingItemCount: res.RemainingItemCount}
+	switch req.out.As {
+	case "Table":
+		t, err := s.table(req, res.Items, r.URL.Query().Get("includeObject"), false)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		t.ListMeta = lm
+		s.writeObject(w, r, http.StatusOK, req.out, t)
+		return
+	case "PartialObjectMetadataList", "PartialObjectMetadata":
+		l := &metav1.PartialObjectMetadataList{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/" + req.out.AsVersion, Kind: "PartialObjectMetadataList"}, ListMeta: lm}
+		for _, it := range res.Items {
+			l.Items = append(l.Items, *partialMetadata(it, req.out.AsVersion))
+		}
+		s.writeObject(w, r, http.StatusOK, req.out, l)
+		return
+	}
+	if req.out.MediaType == mediaJSON && r.URL.Query().Get("pretty") == "" {
+		s.writeJSONList(w, r, req, lm, res.Items)
+		return
+	}
+	list, err := s.reg.Scheme.New(req.res.GVK.GroupVersion().WithKind(req.res.GVK.Kind + "List"))
+	if err != nil {
+		s.writeError(w, r, apierrors.NewInternalError(err))
+		return
+	}
+	list.GetObjectKind().SetGroupVersionKind(req.res.GVK.GroupVersion().WithKind(req.res.GVK.Kind + "List"))
+	if err := meta.SetList(list, res.Items); err != nil {
+		s.writeError(w, r, apierrors.NewInternalError(err))
+		return
+	}
+	if la, err := meta.ListAccessor(list); err == nil {
+		la.SetResourceVersion(lm.ResourceVersion)
+		la.SetContinue(lm.Continue)
+		la.SetRemainingItemCount(lm.RemainingItemCount)
+	}
+	s.writeObject(w, r, http.StatusOK, req.out, list)
+}
+
+// writeJSONList streams a JSON list item by item, without building a typed List (which would
+// copy every item).
+func (s *Server) writeJSONList(w http.ResponseWriter, r *http.Request, req *request, lm metav1.ListMeta, items []runtime.Object) {
+	var buf bytes.Buffer
+	lmJSON, _ := json.Marshal(lm)
+	apiVersion := req.res.GVK.GroupVersion().String()
+	fmt.Fprintf(&buf, `{"kind":%q,"apiVersion":%q,"metadata":%s,"items":[`, req.res.GVK.Kind+"List", apiVersion, lmJSON)
+	for i, it := range items {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := s.codecs.json.Encode(it, &buf); err != nil {
+			s.writeError(w, r, apierrors.NewInternalError(err))
+			return
+		}
+		if b := buf.Bytes(); len(b) > 0 && b[len(b)-1] == '\n' {
+			buf.Truncate(buf.Len() - 1)
+		}
+	}
+	buf.WriteString("]}\n")
+	w.Header().Set("Content-Type", mediaJSON)
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// writeOptions reads dryRun from the query.
+func writeOptions(r *http.Request, subresource string) (registry.WriteOptions, error) {
+	o := registry.WriteOptions{Subresource: subresource}
+	for _, d := range r.URL.Query()["dryRun"] {
+		if d != metav1.DryRunAll {
+			return o, apierrors.NewInvalid(schema.GroupKind{Group: "meta.k8s.io", Kind: "CreateOptions"}, "",
+				field.ErrorList{field.NotSupported(field.NewPath("dryRun"), r.URL.Query()["dryRun"], []string{metav1.DryRunAll})})
+		}
+		o.DryRun = true
+	}
+	return o, nil
+}
+
+// readBody reads a request body up to the size limit.
+func (s *Server) readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", s.cfg.MaxBodyBytes))
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	if int64(len(data)) > s.cfg.MaxBodyBytes {
+		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", s.cfg.MaxBodyBytes))
+	}
+	return data, nil
+}
+
+// fieldValidation returns the request's fieldValidation directive (default Warn).
+func fieldValidation(r *http.Request) (string, error) {
+	v := r.URL.Query().Get("fieldValidation")
+	switch v {
+	case "":
+		return "Warn", nil
+	case "Strict", "Warn", "Ignore":
+		return v, nil
+	}
+	return "", apierrors.NewBadRequest(fmt.Sprintf("fieldValidation invalid value: %s, valid values are: %s, %s, %s", v, "Ignore", "Warn", "Strict"))
+}
+
+// decodeBody decodes a body of the given media type into an object of gvk, applying the
+// fieldValidation directive: Strict turns unknown and duplicate fields into a 400, Warn into
+// Warning headers.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, data []byte, mediaType string, gvk schema.GroupVersionKind) (runtime.Object, error) {
+	validation, err := fieldValidation(r)
+	if err != nil {
+		return nil, err
+	}
+	var dec runtime.Decoder
+	switch mediaType {
+	case mediaJSON:
+		dec = s.codecs.strictJSON
+	case mediaYAML:
+		dec = s.codecs.strictYAML
+	case mediaProtobuf:
+		dec = s.codecs.protobuf
+	default:
+		return nil, apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "", schema.GroupResource{}, "",
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s", mediaJSON, mediaYAML, mediaProtobuf), 0, false)
+	}
+	into, err := s.reg.Scheme.New(gvk)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	obj, actual, err := dec.Decode(data, &gvk, into)
+	if err != nil && !runtime.IsStrictDecodingError(err) {
+		if actual != nil && actual.GroupVersion() != gvk.GroupVersion() && actual.Version != "" {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", actual.GroupVersion(), gvk.GroupVersion()))
+		}
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvk.Kind, gvk.Version, gvk.Kind, err))
+	}
+	if err != nil {
+		strictErr := err
+		switch validation {
+		case "Strict":
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvk.Kind, gvk.Version, gvk.Kind, strictErr))
+		case "Warn":
+			var se runtime.StrictDecodingError
+			if errors.As(strictErr, &se) {
+				for _, e := range se.Errors() {
+					addWarning(w, e)
+				}
+			}
+		}
+	}
+	if actual != nil && *actual != gvk {
+		if actual.GroupVersion() != gvk.GroupVersion() {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", actual.GroupVersion(), gvk.GroupVersion()))
+		}
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", actual.Kind, gvk.Kind))
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	return obj, nil
+}
+
+func addWarning(w http.ResponseWriter, msg string) {
+	w.Header().Add("Warning", `299 - `+strconv.Quote(msg))
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request, req *request) {
+	data, err := s.readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	obj, err := s.decodeBody(w, r, data, requestMediaType(r.Header.Get("Content-Type")), req.res.GVK)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, err := writeOptions(r, "")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ns := req.ri.Namespace
+	if req.res.Plural == "namespaces" {
+		ns = ""
+	}
+	out, err := req.store.Create(r.Context(), ns, obj, o)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeObject(w, r, http.StatusCreated, req.out, out)
+}
+
+func (s *Server) update(w http.ResponseWriter, r *http.Request, req *request, subresource string) {
+	data, err := s.readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	obj, err := s.decodeBody(w, r, data, requestMediaType(r.Header.Get("Content-Type")), req.res.GVK)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, err := writeOptions(r, subresource)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out, created, err := req.store.Update(r.Context(), req.namespace(), req.ri.Name, func(runtime.Object) (runtime.Object, error) {
+		return obj.DeepCopyObject(), nil
+	}, o)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	s.writeObject(w, r, code, req.out, out)
+}
+
+func (req *request) namespace() string {
+	if req.res.Plural == "namespaces" {
+		return ""
+	}
+	return req.ri.Namespace
+}
+
+// deleteOptions reads DeleteOptions from the body (JSON, YAML or protobuf) and the query.
+func (s *Server) deleteOptions(r *http.Request) (*metav1.DeleteOptions, error) {
+	opts := &metav1.DeleteOptions{}
+	data, err := s.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(data)) > 0 {
+		gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
+		var dec runtime.Decoder = s.codecs.json
+		switch requestMediaType(r.Header.Get("Content-Type")) {
+		case mediaProtobuf:
+			dec = s.codecs.protobuf
+		case mediaYAML:
+			dec = s.codecs.yaml
+		}
+		obj, _, err := dec.Decode(data, &gvk, opts)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("DeleteOptions in version \"v1\" cannot be handled as a DeleteOptions: %v", err))
+		}
+		if o, ok := obj.(*metav1.DeleteOptions); ok {
+			opts = o
+		}
+	}
+	q := r.URL.Query()
+	if v := q.Get("gracePeriodSeconds"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid gracePeriodSeconds %q", v))
+		}
+		opts.GracePeriodSeconds = &n
+	}
+	if v := q.Get("propagationPolicy"); v != "" {
+		p := metav1.DeletionPropagation(v)
+		opts.PropagationPolicy = &p
+	}
+	if v := q.Get("orphanDependents"); v != "" {
+		b := v == "true"
+		opts.OrphanDependents = &b
+	}
+	opts.DryRun = append(opts.DryRun, q["dryRun"]...)
+	return opts, nil
+}
+
+func isDryRun(opts *metav1.DeleteOptions) bool { return len(opts.DryRun) > 0 }
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request) {
+	opts, err := s.deleteOptions(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out, deleted, err := req.store.Delete(r.Context(), req.namespace(), req.ri.Name, opts, isDryRun(opts))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if deleted && !req.res.ReturnDeletedObject {
+		s.writeObject(w, r, http.StatusOK, req.out, successStatus(req.res.GroupResource(), out))
+		return
+	}
+	code := http.StatusOK
+	if !deleted && opts.OrphanDependents != nil && !*opts.OrphanDependents {
+		code = http.StatusAccepted
+	}
+	s.writeObject(w, r, code, req.out, out)
+}
+
+func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request, req *request) {
+	o, err := s.parseListOptions(r, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	opts, err := s.deleteOptions(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := req.store.List(r.Context(), req.ri.Namespace, storage.ListOptions{Predicate: o.Predicate})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var deleted []runtime.Object
+	for _, it := range res.Items {
+		a, _ := meta.Accessor(it)
+		out, _, err := req.store.Delete(r.Context(), a.GetNamespace(), a.GetName(), opts, isDryRun(opts))
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		deleted = append(deleted, out)
+	}
+	listGVK := req.res.GVK.GroupVersion().WithKind(req.res.GVK.Kind + "List")
+	list, err := s.reg.Scheme.New(listGVK)
+	if err != nil {
+		s.writeError(w, r, apierrors.NewInternalError(err))
+		return
+	}
+	list.GetObjectKind().SetGroupVersionKind(listGVK)
+	_ = meta.SetList(list, deleted)
+	s.writeObject(w, r, http.StatusOK, req.out, list)
+}
+
+// requestContext bounds a request by the server's lifetime.
+func (s *Server) requestContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(s.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+var _ = strings.TrimSpace

@@ -1,0 +1,102 @@
+package registry
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Resource describes one served resource: its names, its storage and its strategy. Adding a
+// resource to skiff is one Resource value in resources.go.
+type Resource struct {
+	// GVK is the kind served, and stored, at this resource.
+	GVK schema.GroupVersionKind
+	// Plural and Singular are the resource names (pods, pod).
+	Plural, Singular string
+	// Namespaced is true for namespaced resources.
+	Namespaced bool
+	// ShortNames and Categories appear in discovery (po; all).
+	ShortNames, Categories []string
+	// EtcdPrefix is the key prefix in etcd (upstream's, e.g. /registry/minions/ for nodes).
+	EtcdPrefix string
+
+	// Status is true if the resource has a status subresource; writes to the main resource
+	// then keep the stored status, and writes to status keep everything else.
+	Status bool
+	// Scale describes the scale subresource, if any.
+	Scale *ScaleSpec
+	// Generation is true if metadata.generation starts at 1 and is bumped on every change
+	// outside metadata and status.
+	Generation bool
+	// CreateOnUpdate allows PUT to create a missing object.
+	CreateOnUpdate bool
+	// ReturnDeletedObject makes DELETE return the object rather than a Success Status.
+	ReturnDeletedObject bool
+	// Subresources lists subresources served by special handlers (log, exec, binding, ...).
+	Subresources []string
+	// Verbs overrides the default verb set (all eight).
+	Verbs []string
+	// NameValidation checks metadata.name; nil means DNS subdomain.
+	NameValidation func(name string, prefix bool) []string
+
+	// PrepareForCreate sets server-owned fields of a new object (after defaulting).
+	PrepareForCreate func(obj runtime.Object)
+	// PrepareForUpdate sets server-owned fields of an updated object from the old one.
+	PrepareForUpdate func(obj, old runtime.Object)
+	// Validate and ValidateUpdate return the object's errors beyond ObjectMeta's.
+	Validate       func(obj runtime.Object) field.ErrorList
+	ValidateUpdate func(obj, old runtime.Object) field.ErrorList
+	// Fields returns the resource's selectable fields beyond metadata.name and
+	// metadata.namespace; FieldLabels lists their names (for 400s on unknown ones).
+	Fields      func(obj runtime.Object) fields.Set
+	FieldLabels []string
+	// IndexField is a selectable field answered from an index (pods: spec.nodeName).
+	IndexField string
+	// TTL returns the object's lifetime in etcd, 0 for none (events: one hour).
+	TTL func(obj runtime.Object) time.Duration
+	// GracePeriod decides a graceful deletion: the grace period in seconds to wait, given the
+	// one requested (nil if none); 0 deletes at once. Nil means every deletion is immediate.
+	GracePeriod func(obj runtime.Object, requested *int64) int64
+}
+
+// ScaleSpec locates the replica fields behind a scale subresource.
+type ScaleSpec struct {
+	// Replicas returns spec.replicas, status.replicas and the label selector as a string.
+	Get func(obj runtime.Object) (specReplicas, statusReplicas int32, selector string)
+	// Set writes spec.replicas.
+	Set func(obj runtime.Object, replicas int32)
+}
+
+// GroupResource returns the resource's group and plural.
+func (r *Resource) GroupResource() schema.GroupResource {
+	return schema.GroupResource{Group: r.GVK.Group, Resource: r.Plural}
+}
+
+// GroupVersionResource returns the resource's group, version and plural.
+func (r *Resource) GroupVersionResource() schema.GroupVersionResource {
+	return r.GVK.GroupVersion().WithResource(r.Plural)
+}
+
+// AllVerbs are the verbs of an ordinary resource.
+var AllVerbs = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+
+// VerbList returns the resource's verbs.
+func (r *Resource) VerbList() []string {
+	if r.Verbs != nil {
+		return r.Verbs
+	}
+	return AllVerbs
+}
+
+// HasVerb reports whether the resource supports verb.
+func (r *Resource) HasVerb(verb string) bool {
+	for _, v := range r.VerbList() {
+		if v == verb {
+			return true
+		}
+	}
+	return false
+}
