@@ -397,3 +397,16 @@ func PrepareForCreateCustomResourceDefinition(crd *apiextensionsv1.CustomResourc
 		}
 	}
 }
+
+// MergeSecretStringData moves a Secret's stringData into data, stringData winning on
+// conflicts, as upstream's v1-to-internal conversion does on every write (create, update,
+// patch): stored Secrets never have stringData.
+func MergeSecretStringData(s *corev1.Secret) {
+	if len(s.StringData) > 0 && s.Data == nil {
+		s.Data = make(map[string][]byte, len(s.StringData))
+	}
+	for k, v := range s.StringData {
+		s.Data[k] = []byte(v)
+	}
+	s.StringData = nil
+}
