@@ -189,7 +189,8 @@ func PrepareForCreatePersistentVolume(pv *corev1.PersistentVolume, now metav1.Ti
 }
 
 // PrepareForCreatePersistentVolumeClaim follows the PersistentVolumeClaim strategy: the status
-// is reset and dataSource and dataSourceRef are copied onto each other when only one is set.
+// is reset and dataSource and dataSourceRef are copied onto each other when only one is set
+// (dataSourceRef only when it names no other namespace).
 // Upstream stores the claim without a phase and every read defaults it to Pending; skiff
 // stores phase Pending so stored and served objects agree.
 func PrepareForCreatePersistentVolumeClaim(pvc *corev1.PersistentVolumeClaim) {
@@ -199,7 +200,7 @@ func PrepareForCreatePersistentVolumeClaim(pvc *corev1.PersistentVolumeClaim) {
 		spec.DataSourceRef = &corev1.TypedObjectReference{
 			APIGroup: spec.DataSource.APIGroup, Kind: spec.DataSource.Kind, Name: spec.DataSource.Name,
 		}
-	} else if spec.DataSourceRef != nil && spec.DataSource == nil && spec.DataSourceRef.Namespace == nil {
+	} else if spec.DataSourceRef != nil && spec.DataSource == nil && ptr.Deref(spec.DataSourceRef.Namespace, "") == "" {
 		spec.DataSource = &corev1.TypedLocalObjectReference{
 			APIGroup: spec.DataSourceRef.APIGroup, Kind: spec.DataSourceRef.Kind, Name: spec.DataSourceRef.Name,
 		}
