@@ -60,9 +60,9 @@ var Default = Printer{
 		{Name: "Age", Type: "date", Description: objectMetaDoc["creationTimestamp"]},
 	},
 	Cells: func(obj runtime.Object, now time.Time) ([]interface{}, error) {
-		m, err := meta.Accessor(obj)
+		m, err := objectMeta(obj)
 		if err != nil {
-			return nil, fmt.Errorf("printers: %T has no object metadata: %w", obj, err)
+			return nil, err
 		}
 		return []interface{}{m.GetName(), age(m.GetCreationTimestamp(), now)}, nil
 	},
@@ -77,9 +77,9 @@ var createdAt = Printer{
 		{Name: "Created At", Type: "date", Description: objectMetaDoc["creationTimestamp"]},
 	},
 	Cells: func(obj runtime.Object, _ time.Time) ([]interface{}, error) {
-		m, err := meta.Accessor(obj)
+		m, err := objectMeta(obj)
 		if err != nil {
-			return nil, fmt.Errorf("printers: %T has no object metadata: %w", obj, err)
+			return nil, err
 		}
 		return []interface{}{m.GetName(), createdAtCell(m.GetCreationTimestamp())}, nil
 	},
@@ -130,9 +130,9 @@ func rowObject(item runtime.Object, include string) (runtime.Object, error) {
 	if include == includeNone && !isInitialEventsEnd(item) {
 		return nil, nil
 	}
-	m, err := meta.Accessor(item)
+	m, err := objectMeta(item)
 	if err != nil {
-		return nil, fmt.Errorf("printers: %T has no object metadata: %w", item, err)
+		return nil, err
 	}
 	partial := meta.AsPartialObjectMetadata(m).DeepCopy()
 	partial.TypeMeta = metav1.TypeMeta{APIVersion: metav1.SchemeGroupVersion.String(), Kind: "PartialObjectMetadata"}
@@ -142,7 +142,7 @@ func rowObject(item runtime.Object, include string) (runtime.Object, error) {
 // isInitialEventsEnd reports whether obj is the bookmark that ends a watch's
 // initial events, which kube-apiserver always renders as metadata.
 func isInitialEventsEnd(obj runtime.Object) bool {
-	m, err := meta.Accessor(obj)
+	m, err := objectMeta(obj)
 	if err != nil {
 		return false
 	}
@@ -169,6 +169,19 @@ func cellsOf[T runtime.Object](f func(obj T, now time.Time) ([]interface{}, erro
 		}
 		return f(typed, now)
 	}
+}
+
+// objectMeta returns obj's metadata, or an error for an object without
+// metadata or a nil pointer.
+func objectMeta(obj runtime.Object) (metav1.Object, error) {
+	if isNilPointer(obj) {
+		return nil, fmt.Errorf("printers: nil %T", obj)
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, fmt.Errorf("printers: %T has no object metadata: %w", obj, err)
+	}
+	return m, nil
 }
 
 // isNilPointer reports whether obj is an interface holding a nil pointer.
