@@ -24,9 +24,9 @@ type Printer struct {
 
 // Values of Table's includeObject, as in metav1.TableOptions.
 const (
-	includeNone     = string(metav1.IncludeNone)
-	includeMetadata = string(metav1.IncludeMetadata)
-	includeObject   = string(metav1.IncludeObject)
+	includeNoneValue     = string(metav1.IncludeNone)
+	includeMetadataValue = string(metav1.IncludeMetadata)
+	includeObjectValue   = string(metav1.IncludeObject)
 )
 
 // registry holds the printer of every kind that has one, filled by the
@@ -92,7 +92,7 @@ var createdAt = Printer{
 // of the wrong kind, or cells that do not line up with the columns are errors.
 func (p Printer) Table(items []runtime.Object, now time.Time, includeObject string, noHeaders bool) (*metav1.Table, error) {
 	switch includeObject {
-	case "", includeNone, includeMetadata, includeObject:
+	case "", includeNoneValue, includeMetadataValue, includeObjectValue:
 	default:
 		return nil, fmt.Errorf("printers: unrecognized includeObject value: %q", includeObject)
 	}
@@ -124,10 +124,10 @@ func (p Printer) Table(items []runtime.Object, now time.Time, includeObject stri
 // rowObject returns what a row carries for item under includeObject: nothing,
 // a PartialObjectMetadata copy of its metadata, or item itself.
 func rowObject(item runtime.Object, include string) (runtime.Object, error) {
-	if include == includeObject && !isInitialEventsEnd(item) {
+	if include == includeObjectValue && !isInitialEventsEnd(item) {
 		return item, nil
 	}
-	if include == includeNone && !isInitialEventsEnd(item) {
+	if include == includeNoneValue && !isInitialEventsEnd(item) {
 		return nil, nil
 	}
 	m, err := objectMeta(item)
