@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -423,10 +421,9 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, data []byte,
 		case "Strict":
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvk.Kind, gvk.Version, gvk.Kind, strictErr))
 		case "Warn":
-			var se runtime.StrictDecodingError
-			if errors.As(strictErr, &se) {
+			if se, ok := runtime.AsStrictDecodingError(strictErr); ok {
 				for _, e := range se.Errors() {
-					addWarning(w, e)
+					addWarning(w, e.Error())
 				}
 			}
 		}
@@ -625,4 +622,3 @@ func (s *Server) requestContext(r *http.Request) (context.Context, context.Cance
 	return ctx, func() { stop(); cancel() }
 }
 
-var _ = strings.TrimSpace

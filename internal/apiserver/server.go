@@ -104,10 +104,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.inflight.Dec()
 		s.metrics.observe(ri, rec.code, s.cfg.Now().Sub(start))
 	}()
-	if s.cfg.Authenticate != nil && !publicPath(r.URL.Path) {
-		if _, ok := s.cfg.Authenticate(r); !ok {
+	if s.cfg.Authenticate != nil {
+		u, ok := s.cfg.Authenticate(r)
+		if !ok && !publicPath(r.URL.Path) {
 			s.writeError(rec, r, apierrors.NewUnauthorized("Unauthorized"))
 			return
+		}
+		if ok {
+			r = r.WithContext(registry.WithUser(r.Context(), registry.UserInfo{Name: u.Name, Groups: u.Groups}))
 		}
 	}
 	p := r.URL.Path

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"time"
 
 	"k8s.io/apimachinery/pkg/fields"
@@ -43,9 +44,9 @@ type Resource struct {
 	NameValidation func(name string, prefix bool) []string
 
 	// PrepareForCreate sets server-owned fields of a new object (after defaulting).
-	PrepareForCreate func(obj runtime.Object)
+	PrepareForCreate func(ctx context.Context, obj runtime.Object)
 	// PrepareForUpdate sets server-owned fields of an updated object from the old one.
-	PrepareForUpdate func(obj, old runtime.Object)
+	PrepareForUpdate func(ctx context.Context, obj, old runtime.Object)
 	// Validate and ValidateUpdate return the object's errors beyond ObjectMeta's.
 	Validate       func(obj runtime.Object) field.ErrorList
 	ValidateUpdate func(obj, old runtime.Object) field.ErrorList
@@ -60,6 +61,12 @@ type Resource struct {
 	// GracePeriod decides a graceful deletion: the grace period in seconds to wait, given the
 	// one requested (nil if none); 0 deletes at once. Nil means every deletion is immediate.
 	GracePeriod func(obj runtime.Object, requested *int64) int64
+	// Finalizing reports whether the object still has work to do before it may go, beyond
+	// metadata.finalizers (namespaces: spec.finalizers). Such an object is marked for deletion
+	// and removed once that work is done.
+	Finalizing func(obj runtime.Object) bool
+	// MarkDeleting updates an object that is marked for deletion (namespaces: phase Terminating).
+	MarkDeleting func(obj runtime.Object)
 }
 
 // ScaleSpec locates the replica fields behind a scale subresource.

@@ -24,11 +24,11 @@ func gvk(group, version, kind string) schema.GroupVersionKind {
 var all = []string{"all"}
 
 // podSubresources are served by the node agent through the API server.
-var podSubresources = []string{"binding", "eviction", "log", "exec", "attach", "portforward", "proxy", "ephemeralcontainers", "resize"}
+var podSubresources = []string{"binding", "eviction", "log", "exec", "attach", "portforward", "proxy"}
 
 // BuiltinResources returns the resources of Kubernetes' built-in API groups that skiff serves.
 func BuiltinResources() []*Resource {
-	return []*Resource{
+	return withStrategies([]*Resource{
 		// core/v1
 		{GVK: gvk("", "v1", "Pod"), Plural: "pods", Singular: "pod", Namespaced: true, ShortNames: []string{"po"}, Categories: all,
 			Status: true, Generation: true, ReturnDeletedObject: true, Subresources: podSubresources,
@@ -42,11 +42,15 @@ func BuiltinResources() []*Resource {
 		{GVK: gvk("", "v1", "Secret"), Plural: "secrets", Singular: "secret", Namespaced: true,
 			Fields: func(o runtime.Object) fields.Set { return fields.Set{"type": string(o.(*corev1.Secret).Type)} }, FieldLabels: []string{"type"}},
 		{GVK: gvk("", "v1", "ServiceAccount"), Plural: "serviceaccounts", Singular: "serviceaccount", Namespaced: true, ShortNames: []string{"sa"},
-			ReturnDeletedObject: true, Subresources: []string{"token"}},
+			ReturnDeletedObject: true},
 		{GVK: gvk("", "v1", "Namespace"), Plural: "namespaces", Singular: "namespace", ShortNames: []string{"ns"},
 			Status: true, ReturnDeletedObject: true, NameValidation: apivalidation.NameIsDNSLabel, Subresources: []string{"finalize"},
-			Fields:      func(o runtime.Object) fields.Set { return fields.Set{"status.phase": string(o.(*corev1.Namespace).Status.Phase)} },
-			FieldLabels: []string{"status.phase"}},
+			Fields: func(o runtime.Object) fields.Set {
+				return fields.Set{"status.phase": string(o.(*corev1.Namespace).Status.Phase)}
+			},
+			FieldLabels:  []string{"status.phase"},
+			Finalizing:   func(o runtime.Object) bool { return len(o.(*corev1.Namespace).Spec.Finalizers) > 0 },
+			MarkDeleting: func(o runtime.Object) { o.(*corev1.Namespace).Status.Phase = corev1.NamespaceTerminating }},
 		{GVK: gvk("", "v1", "Node"), Plural: "nodes", Singular: "node", ShortNames: []string{"no"}, Status: true,
 			EtcdPrefix: "/registry/minions/", Subresources: []string{"proxy"},
 			Fields: func(o runtime.Object) fields.Set {
@@ -142,9 +146,8 @@ func BuiltinResources() []*Resource {
 			Singular: "validatingadmissionpolicybinding", Generation: true},
 		{GVK: gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"), Plural: "customresourcedefinitions", Singular: "customresourcedefinition",
 			ShortNames: []string{"crd", "crds"}, Status: true, Generation: true, EtcdPrefix: "/registry/apiextensions.k8s.io/customresourcedefinitions/"},
-	}
+	})
 }
-
 
 var podFieldLabels = []string{"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
 	"spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"}

@@ -38,6 +38,22 @@ type Store struct {
 	NamespaceCheck func(ctx context.Context, namespace string) error
 	// Now is the clock.
 	Now func() time.Time
+	// Hooks act on other state when objects of this resource change (service IP and port
+	// allocation); nil for most resources.
+	Hooks Hooks
+}
+
+// Hooks let a resource keep other state in step with its objects.
+type Hooks interface {
+	// BeforeCreate runs after validation and before the object is stored; it may change obj.
+	// The returned undo runs if the object is then not stored.
+	BeforeCreate(ctx context.Context, obj runtime.Object, dryRun bool) (undo func(), err error)
+	// BeforeUpdate runs on each attempt of an update, after validation; it may change obj.
+	BeforeUpdate(ctx context.Context, obj, old runtime.Object, dryRun bool) error
+	// AfterUpdate runs once an update is stored.
+	AfterUpdate(ctx context.Context, obj, old runtime.Object)
+	// AfterDelete runs once an object is gone.
+	AfterDelete(ctx context.Context, obj runtime.Object)
 }
 
 // Storage returns the underlying storage.
@@ -144,15 +160,27 @@ func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object
 	}
 	s.scheme.Default(obj)
 	if s.R.PrepareForCreate != nil {
-		s.R.PrepareForCreate(obj)
+		s.R.PrepareForCreate(ctx, obj)
 	}
 	if errs := s.validate(obj, nil); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.R.GVK.GroupKind(), a.GetName(), errs)
 	}
+	undo := func() {}
+	if s.Hooks != nil {
+		var err error
+		if undo, err = s.Hooks.BeforeCreate(ctx, obj, o.DryRun); err != nil {
+			return nil, err
+		}
+	}
 	if o.DryRun {
+		undo()
 		return obj, nil
 	}
-	return s.storage.Create(ctx, s.Key(namespace, a.GetName()), obj, s.ttl(obj))
+	out, err := s.storage.Create(ctx, s.Key(namespace, a.GetName()), obj, s.ttl(obj))
+	if err != nil {
+		undo()
+	}
+	return out, err
 }
 
 func (s *Store) checkNamespace(a metav1.Object, namespace string) error {
@@ -204,12 +232,15 @@ type TransformFunc func(current runtime.Object) (runtime.Object, error)
 // the resource allows create on update. created tells which happened.
 func (s *Store) Update(ctx context.Context, namespace, name string, fn TransformFunc, o WriteOptions) (out runtime.Object, created bool, err error) {
 	key := s.Key(namespace, name)
+	ctx = context.WithValue(ctx, dryRunKey{}, o.DryRun)
+	var before runtime.Object
 	prepare := func(cur runtime.Object) (runtime.Object, error) {
+		before = cur
 		next, err := fn(cur)
 		if err != nil {
 			return nil, err
 		}
-		return s.prepareUpdate(next, cur, namespace, name, o.Subresource)
+		return s.prepareUpdate(ctx, next, cur, namespace, name, o.Subresource)
 	}
 	if o.DryRun {
 		cur, err := s.storage.Get(ctx, key, "")
@@ -228,6 +259,9 @@ func (s *Store) Update(ctx context.Context, namespace, name string, fn Transform
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if s.Hooks != nil && before != nil {
+		s.Hooks.AfterUpdate(ctx, out, before)
 	}
 	return s.finishIfDeleted(ctx, key, out), false, nil
 }
@@ -260,6 +294,9 @@ func (s *Store) finishIfDeleted(ctx context.Context, key string, obj runtime.Obj
 	if g := a.GetDeletionGracePeriodSeconds(); g != nil && *g > 0 {
 		return obj
 	}
+	if s.R.Finalizing != nil && s.R.Finalizing(obj) {
+		return obj
+	}
 	rv := a.GetResourceVersion()
 	deleted, err := s.storage.Delete(ctx, key, func(cur runtime.Object) error {
 		ca, _ := meta.Accessor(cur)
@@ -271,11 +308,14 @@ func (s *Store) finishIfDeleted(ctx context.Context, key string, obj runtime.Obj
 	if err != nil {
 		return obj
 	}
+	if s.Hooks != nil {
+		s.Hooks.AfterDelete(ctx, deleted)
+	}
 	return deleted
 }
 
 // prepareUpdate applies the rules of an update to next, given the stored cur.
-func (s *Store) prepareUpdate(next, cur runtime.Object, namespace, name, subresource string) (runtime.Object, error) {
+func (s *Store) prepareUpdate(ctx context.Context, next, cur runtime.Object, namespace, name, subresource string) (runtime.Object, error) {
 	a, err := meta.Accessor(next)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
@@ -324,7 +364,7 @@ func (s *Store) prepareUpdate(next, cur runtime.Object, namespace, name, subreso
 	}
 	s.scheme.Default(next)
 	if s.R.PrepareForUpdate != nil {
-		s.R.PrepareForUpdate(next, cur)
+		s.R.PrepareForUpdate(ctx, next, cur)
 	}
 	if s.R.Generation && subresource == "" && !specEqual(next, cur) {
 		a.SetGeneration(ca.GetGeneration() + 1)
@@ -332,8 +372,17 @@ func (s *Store) prepareUpdate(next, cur runtime.Object, namespace, name, subreso
 	if errs := s.validate(next, cur); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.R.GVK.GroupKind(), name, errs)
 	}
+	if s.Hooks != nil {
+		if err := s.Hooks.BeforeUpdate(ctx, next, cur, dryRunFrom(ctx)); err != nil {
+			return nil, err
+		}
+	}
 	return next, nil
 }
+
+type dryRunKey struct{}
+
+func dryRunFrom(ctx context.Context) bool { b, _ := ctx.Value(dryRunKey{}).(bool); return b }
 
 // copyField sets the struct field at path (field names) of dst to src's, for typed objects.
 func copyField(dst, src runtime.Object, path ...string) {
@@ -423,11 +472,15 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 		grace = s.R.GracePeriod(cur, opts.GracePeriodSeconds)
 	}
 	finalizers := deletionFinalizers(ca.GetFinalizers(), opts)
-	if len(finalizers) == 0 && grace == 0 {
+	finalizing := s.R.Finalizing != nil && s.R.Finalizing(cur)
+	if len(finalizers) == 0 && grace == 0 && !finalizing {
 		if dryRun {
 			return cur, true, nil
 		}
 		out, err := s.storage.Delete(ctx, key, check)
+		if err == nil && s.Hooks != nil {
+			s.Hooks.AfterDelete(ctx, out)
+		}
 		return out, err == nil, err
 	}
 	mark := func(c runtime.Object) (runtime.Object, error) {
@@ -437,6 +490,9 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 		next := c.DeepCopyObject()
 		a, _ := meta.Accessor(next)
 		a.SetFinalizers(deletionFinalizers(a.GetFinalizers(), opts))
+		if s.R.MarkDeleting != nil {
+			s.R.MarkDeleting(next)
+		}
 		now := s.now().Truncate(time.Second)
 		if dt := a.GetDeletionTimestamp(); dt != nil {
 			// Already being deleted: a shorter grace period may bring the deadline forward.

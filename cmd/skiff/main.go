@@ -1,0 +1,77 @@
+// Command skiff is the single binary of skiff: `skiff server` runs a control plane,
+// `skiff version` prints versions. See DESIGN.md §1 for the command-line contract.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/skiff-project/skiff/internal/server"
+	"github.com/skiff-project/skiff/internal/version"
+)
+
+func main() {
+	if err := newRootCommand().Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "skiff",
+		Short:         "skiff runs Kubernetes workloads from one binary",
+		SilenceUsage:  true,
+		SilenceErrors: false,
+	}
+	root.AddCommand(newServerCommand(), newVersionCommand())
+	return root
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the versions of skiff and of the Kubernetes API it serves",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			info := version.Info()
+			fmt.Fprintf(cmd.OutOrStdout(), "skiff %s\nKubernetes API %s\ngo %s %s\n", version.Skiff, info.GitVersion, info.GoVersion, info.Platform)
+		},
+	}
+}
+
+func newServerCommand() *cobra.Command {
+	cfg := server.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a control plane: embedded etcd, API server, scheduler and controllers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return server.Run(ctx, cfg, log)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for etcd data, certificates, the admin kubeconfig and the join token")
+	f.StringVar(&cfg.BindAddress, "bind-address", cfg.BindAddress, "address the API server listens on")
+	f.StringVar(&cfg.AdvertiseAddress, "advertise-address", cfg.AdvertiseAddress, "address other nodes and pods reach the API server at (default: the first non-loopback address)")
+	f.IntVar(&cfg.Port, "port", cfg.Port, "HTTPS port of the API server")
+	f.StringSliceVar(&cfg.TLSSANs, "tls-san", nil, "extra name or IP for the serving certificate (repeatable)")
+	f.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "name of this machine's node (default: the hostname)")
+	f.BoolVar(&cfg.DisableAgent, "disable-agent", cfg.DisableAgent, "do not run a node agent on this machine")
+	f.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "external etcd endpoints (default: embedded etcd)")
+	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", cfg.ClusterCIDR, "pod network CIDR")
+	f.IntVar(&cfg.NodeCIDRMaskSize, "node-cidr-mask-size", cfg.NodeCIDRMaskSize, "prefix length of each node's pod CIDR")
+	f.StringVar(&cfg.ServiceCIDR, "service-cidr", cfg.ServiceCIDR, "service cluster IP range")
+	f.StringVar(&cfg.ClusterDomain, "cluster-domain", cfg.ClusterDomain, "cluster DNS domain")
+	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", cfg.NodeMonitorGracePeriod, "how long a node may miss heartbeats before it is NotReady")
+	f.BoolVar(&cfg.UnsafeNoFsync, "unsafe-no-fsync", false, "run embedded etcd without fsync (tests and benchmarks only: data may be lost on a crash)")
+	return cmd
+}

@@ -1,0 +1,50 @@
+package server
+
+import (
+	"net"
+	"time"
+)
+
+// Config is what `skiff server` is started with (DESIGN.md §1).
+type Config struct {
+	DataDir          string
+	BindAddress      string
+	AdvertiseAddress string
+	Port             int
+	TLSSANs          []string
+	NodeName         string
+	DisableAgent     bool
+	EtcdServers      []string
+	ClusterCIDR      string
+	NodeCIDRMaskSize int
+	ServiceCIDR      string
+	ClusterDomain    string
+	// NodeMonitorGracePeriod is how long a node may go without heartbeats before it is NotReady.
+	NodeMonitorGracePeriod time.Duration
+	// UnsafeNoFsync runs embedded etcd without fsync; for tests and benchmarks only.
+	UnsafeNoFsync bool
+}
+
+// DefaultConfig returns the defaults of `skiff server`.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:                "/var/lib/skiff/server",
+		BindAddress:            "0.0.0.0",
+		Port:                   6443,
+		ClusterCIDR:            "10.42.0.0/16",
+		NodeCIDRMaskSize:       24,
+		ServiceCIDR:            "10.43.0.0/16",
+		ClusterDomain:          "cluster.local",
+		NodeMonitorGracePeriod: 50 * time.Second,
+	}
+}
+
+// kubeconfigHost is the address the admin kubeconfig points at: loopback when bound to all
+// addresses, else the bind address.
+func (c Config) kubeconfigHost() string {
+	ip := net.ParseIP(c.BindAddress)
+	if c.BindAddress == "" || (ip != nil && ip.IsUnspecified()) {
+		return "127.0.0.1"
+	}
+	return c.BindAddress
+}

@@ -1,0 +1,302 @@
+// Package server assembles the control plane of `skiff server`: data directory, PKI,
+// embedded or external etcd, storage and its watch cache, the API server, the objects every
+// cluster starts with, and the built-in controllers; it serves until its context ends.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/skiff-project/skiff/internal/allocator"
+	"github.com/skiff-project/skiff/internal/apiserver"
+	"github.com/skiff-project/skiff/internal/defaults"
+	"github.com/skiff-project/skiff/internal/pki"
+	"github.com/skiff-project/skiff/internal/printers"
+	"github.com/skiff-project/skiff/internal/registry"
+	"github.com/skiff-project/skiff/internal/storage"
+	"github.com/skiff-project/skiff/internal/storage/etcd"
+	"github.com/skiff-project/skiff/internal/version"
+)
+
+// Server is a running control plane.
+type Server struct {
+	Config   Config
+	Registry *registry.Registry
+	API      *apiserver.Server
+	// URL is where the API server listens (https://host:port).
+	URL string
+	// AdminKubeconfig is the path of the cluster-admin kubeconfig.
+	AdminKubeconfig string
+	// Ready is closed once the server serves requests.
+	Ready chan struct{}
+
+	log      *slog.Logger
+	listener net.Listener
+}
+
+// Paths of files under the data dir.
+func (c Config) path(parts ...string) string { return filepath.Join(append([]string{c.DataDir}, parts...)...) }
+
+// Run starts the control plane and serves until ctx ends, then shuts down cleanly. It logs
+// one line per start-up step and one line when ready.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if _, err := Start(ctx, cfg, log); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return nil
+}
+
+// Start starts the control plane; it stops when ctx ends. It returns once the API server
+// is ready.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	begin := time.Now()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+	}
+	_, serviceNet, err := net.ParseCIDR(cfg.ServiceCIDR)
+	if err != nil {
+		return nil, fmt.Errorf("--service-cidr %q: %w", cfg.ServiceCIDR, err)
+	}
+	if _, _, err := net.ParseCIDR(cfg.ClusterCIDR); err != nil {
+		return nil, fmt.Errorf("--cluster-cidr %q: %w", cfg.ClusterCIDR, err)
+	}
+	if cfg.NodeName == "" {
+		cfg.NodeName, _ = os.Hostname()
+	}
+
+	// PKI.
+	tlsDir := cfg.path("tls")
+	ca, err := pki.LoadOrCreateCA(tlsDir, "skiff-server-ca")
+	if err != nil {
+		return nil, fmt.Errorf("certificate authority: %w", err)
+	}
+	ipAlloc := allocator.NewIPs(serviceNet, nil, 0)
+	firstServiceIP := ipAlloc.Nth(1)
+	servingSpec := servingCertSpec(cfg, firstServiceIP)
+	servingCert, servingKey, err := ca.LoadOrIssue(filepath.Join(tlsDir, "serving.crt"), filepath.Join(tlsDir, "serving.key"), servingSpec)
+	if err != nil {
+		return nil, fmt.Errorf("serving certificate: %w", err)
+	}
+	adminCert, adminKey, err := ca.LoadOrIssue(filepath.Join(tlsDir, "admin.crt"), filepath.Join(tlsDir, "admin.key"),
+		pki.LeafSpec{CommonName: "system:admin", Organization: []string{"system:masters"}, Client: true})
+	if err != nil {
+		return nil, fmt.Errorf("admin certificate: %w", err)
+	}
+	token, err := pki.LoadOrCreateToken(cfg.path("token"), ca)
+	if err != nil {
+		return nil, fmt.Errorf("join token: %w", err)
+	}
+	log.Info("certificates ready", "dir", tlsDir, "sans", len(servingSpec.DNSNames)+len(servingSpec.IPs))
+
+	// etcd.
+	var client *clientv3.Client
+	if len(cfg.EtcdServers) > 0 {
+		client, err = etcd.NewClient(cfg.EtcdServers)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("etcd connected", "servers", cfg.EtcdServers)
+	} else {
+		e, err := etcd.StartEmbedded(ctx, etcd.EmbeddedConfig{DataDir: cfg.path("etcd"), UnsafeNoFsync: cfg.UnsafeNoFsync})
+		if err != nil {
+			return nil, err
+		}
+		context.AfterFunc(ctx, e.Close)
+		client = e.Client
+		log.Info("embedded etcd started", "socket", e.SocketPath)
+	}
+
+	// Storage and registry.
+	scheme, err := registry.NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	if err := defaults.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	reg, err := registry.New(scheme, registry.BuiltinResources())
+	if err != nil {
+		return nil, err
+	}
+	feed := storage.NewFeed(client, log)
+	if err := reg.Open(ctx, client, feed, nil); err != nil {
+		return nil, err
+	}
+	if err := feed.Start(ctx); err != nil {
+		return nil, err
+	}
+	log.Info("watch cache loaded", "revision", feed.Revision(), "resources", len(reg.Resources()))
+
+	ipAlloc = allocator.NewIPs(serviceNet, reg.Store(networkingv1.SchemeGroupVersion.WithResource("ipaddresses")), time.Now().UnixNano())
+	svcStore := reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "services"})
+	svcStore.Hooks = &allocator.Services{IPs: ipAlloc, Ports: allocator.NewPorts(client, scheme, 30000, 2768, time.Now().UnixNano())}
+	nsStore := reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"})
+	for _, res := range reg.Resources() {
+		if res.Namespaced {
+			reg.Store(res.GroupVersionResource()).NamespaceCheck = namespaceCheck(nsStore)
+		}
+	}
+
+	// API server.
+	clientCAs := x509.NewCertPool()
+	clientCAs.AddCert(ca.Cert)
+	api := apiserver.New(apiserver.Config{
+		Registry: reg,
+		Tables:   tables,
+		Version:  version.Info(),
+		Authenticate: func(r *http.Request) (apiserver.User, bool) {
+			return authenticate(r, token)
+		},
+		Checks: map[string]func() error{
+			"etcd": func() error {
+				c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				_, err := client.Get(c, "health")
+				return err
+			},
+			"informer-sync": func() error { return nil },
+		},
+		Log: log,
+	})
+	context.AfterFunc(ctx, api.Shutdown)
+
+	boot := &bootstrap{reg: reg, cfg: cfg, ipAlloc: ipAlloc, log: log}
+	if err := boot.run(ctx); err != nil {
+		return nil, fmt.Errorf("bootstrap objects: %w", err)
+	}
+	go runNamespaceFinalizer(ctx, reg, log)
+
+	cert, err := tls.X509KeyPair(servingCert, servingKey)
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if cfg.Port == 0 {
+		cfg.Port = ln.Addr().(*net.TCPAddr).Port
+	}
+	srv := &http.Server{
+		Handler: api,
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			ClientCAs:    clientCAs,
+			ClientAuth:   tls.VerifyClientCertIfGiven,
+			MinVersion:   tls.VersionTLS12,
+			NextProtos:   []string{"h2", "http/1.1"},
+		},
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("https server stopped", "err", err)
+		}
+	}()
+	context.AfterFunc(ctx, func() {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(c)
+	})
+
+	url := "https://" + net.JoinHostPort(cfg.kubeconfigHost(), strconv.Itoa(cfg.Port))
+	kubeconfig := cfg.path("admin.kubeconfig")
+	if err := pki.WriteKubeconfig(kubeconfig, url, ca.CertPEM, adminCert, adminKey); err != nil {
+		return nil, fmt.Errorf("admin kubeconfig: %w", err)
+	}
+	s := &Server{Config: cfg, Registry: reg, API: api, URL: url, AdminKubeconfig: kubeconfig, Ready: make(chan struct{}), log: log, listener: ln}
+	close(s.Ready)
+	log.Info("skiff server ready", "url", url, "kubeconfig", kubeconfig, "token", cfg.path("token"), "startup", time.Since(begin).Round(time.Millisecond))
+	return s, nil
+}
+
+func tables(gk schema.GroupKind, items []runtime.Object, now time.Time, includeObject string, noHeaders bool) (*metav1.Table, error) {
+	p, ok := printers.For(gk)
+	if !ok {
+		p = printers.Default
+	}
+	return p.Table(items, now, includeObject, noHeaders)
+}
+
+// servingCertSpec lists the serving certificate's names: the node's addresses, --tls-san,
+// the first service IP and the kubernetes service's DNS names.
+func servingCertSpec(cfg Config, firstServiceIP net.IP) pki.LeafSpec {
+	spec := pki.LeafSpec{CommonName: "kube-apiserver", Server: true}
+	spec.DNSNames = []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc." + cfg.ClusterDomain}
+	if h, err := os.Hostname(); err == nil {
+		spec.DNSNames = append(spec.DNSNames, h)
+	}
+	if cfg.NodeName != "" {
+		spec.DNSNames = append(spec.DNSNames, cfg.NodeName)
+	}
+	spec.IPs = append(spec.IPs, net.ParseIP("127.0.0.1"), firstServiceIP)
+	for _, a := range localAddresses() {
+		spec.IPs = append(spec.IPs, a)
+	}
+	for _, san := range append(cfg.TLSSANs, cfg.AdvertiseAddress, cfg.BindAddress) {
+		if san == "" {
+			continue
+		}
+		if ip := net.ParseIP(san); ip != nil {
+			if !ip.IsUnspecified() {
+				spec.IPs = append(spec.IPs, ip)
+			}
+		} else {
+			spec.DNSNames = append(spec.DNSNames, san)
+		}
+	}
+	return spec
+}
+
+func localAddresses() []net.IP {
+	var out []net.IP
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLinkLocalUnicast() && !n.IP.IsLoopback() {
+			out = append(out, n.IP)
+		}
+	}
+	return out
+}
+
+// authenticate identifies the caller by a client certificate signed by the cluster CA (CN is
+// the user, O the groups) or by the join token. Issue "Secure by default" replaces this with
+// the full authenticator chain.
+func authenticate(r *http.Request, token pki.Token) (apiserver.User, bool) {
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+		c := r.TLS.VerifiedChains[0][0]
+		return apiserver.User{Name: c.Subject.CommonName, Groups: append(c.Subject.Organization, "system:authenticated")}, true
+	}
+	if h := r.Header.Get("Authorization"); len(h) > 7 && h[:7] == "Bearer " {
+		if h[7:] == token.String() {
+			return apiserver.User{Name: "system:node-join", Groups: []string{"system:bootstrappers", "system:authenticated"}}, true
+		}
+	}
+	return apiserver.User{}, false
+}
