@@ -621,4 +621,3 @@ func (s *Server) requestContext(r *http.Request) (context.Context, context.Cance
 	stop := context.AfterFunc(s.ctx, cancel)
 	return ctx, func() { stop(); cancel() }
 }
-

@@ -7,4 +7,6 @@ import (
 
 type typesUID = types.UID
 
-func schemaGK(kind string) schema.GroupKind { return schema.GroupKind{Group: "meta.k8s.io", Kind: kind} }
+func schemaGK(kind string) schema.GroupKind {
+	return schema.GroupKind{Group: "meta.k8s.io", Kind: kind}
+}

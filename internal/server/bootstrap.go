@@ -168,6 +168,5 @@ func (b *bootstrap) reconcileEndpoints(ctx context.Context) error {
 	return nil
 }
 
-func ptr(s string) *string                          { return &s }
+func ptr(s string) *string                        { return &s }
 func ptrProto(p corev1.Protocol) *corev1.Protocol { return &p }
-

@@ -51,7 +51,9 @@ type Server struct {
 }
 
 // Paths of files under the data dir.
-func (c Config) path(parts ...string) string { return filepath.Join(append([]string{c.DataDir}, parts...)...) }
+func (c Config) path(parts ...string) string {
+	return filepath.Join(append([]string{c.DataDir}, parts...)...)
+}
 
 // Run starts the control plane and serves until ctx ends, then shuts down cleanly. It logs
 // one line per start-up step and one line when ready.
