@@ -30,6 +30,9 @@ func NewScheme() (*runtime.Scheme, error) {
 	if err := metav1.AddMetaToScheme(s); err != nil {
 		return nil, err
 	}
+	// Options may name meta.k8s.io/v1 as their group-version (kubectl's DeleteOptions do).
+	s.AddKnownTypes(metav1.SchemeGroupVersion, &metav1.DeleteOptions{}, &metav1.ListOptions{},
+		&metav1.GetOptions{}, &metav1.CreateOptions{}, &metav1.UpdateOptions{}, &metav1.PatchOptions{})
 	return s, nil
 }
 

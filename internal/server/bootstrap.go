@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -35,7 +36,16 @@ func (b *bootstrap) store(group, version, resource string) *registry.Store {
 
 // ensure creates obj unless it exists.
 func (b *bootstrap) ensure(ctx context.Context, st *registry.Store, namespace string, obj runtime.Object) error {
-	_, err := st.Create(ctx, namespace, obj, registry.WriteOptions{})
+	a, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	if _, err := st.Get(ctx, namespace, a.GetName(), ""); err == nil {
+		return nil
+	} else if !apierrors.IsNotFound(err) {
+		return err
+	}
+	_, err = st.Create(ctx, namespace, obj, registry.WriteOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		return nil
 	}

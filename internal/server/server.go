@@ -43,12 +43,18 @@ type Server struct {
 	URL string
 	// AdminKubeconfig is the path of the cluster-admin kubeconfig.
 	AdminKubeconfig string
-	// Ready is closed once the server serves requests.
-	Ready chan struct{}
+	// Token is the join token for agents and simulators.
+	Token pki.Token
+	// CAPEM is the cluster CA certificate.
+	CAPEM []byte
 
-	log      *slog.Logger
-	listener net.Listener
+	log     *slog.Logger
+	stopped chan struct{}
 }
+
+// Wait blocks until the server has shut down after its context ended: HTTP server closed,
+// watches ended, etcd closed.
+func (s *Server) Wait() { <-s.stopped }
 
 // Paths of files under the data dir.
 func (c Config) path(parts ...string) string {
@@ -58,18 +64,43 @@ func (c Config) path(parts ...string) string {
 // Run starts the control plane and serves until ctx ends, then shuts down cleanly. It logs
 // one line per start-up step and one line when ready.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	if _, err := Start(ctx, cfg, log); err != nil {
+	s, err := Start(ctx, cfg, log)
+	if err != nil {
 		return err
 	}
 	<-ctx.Done()
 	log.Info("shutting down")
+	s.Wait()
+	log.Info("stopped")
 	return nil
 }
 
 // Start starts the control plane; it stops when ctx ends. It returns once the API server
 // is ready.
-func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err error) {
 	begin := time.Now()
+	// Everything started is stopped in reverse order when ctx ends, or at once if start-up fails.
+	var teardown []func()
+	stopped := make(chan struct{})
+	stopAll := func() {
+		for i := len(teardown) - 1; i >= 0; i-- {
+			teardown[i]()
+		}
+		close(stopped)
+	}
+	runCtx, cancelRun := context.WithCancel(ctx)
+	teardown = append(teardown, cancelRun)
+	defer func() {
+		if err != nil {
+			stopAll()
+			return
+		}
+		go func() {
+			<-ctx.Done()
+			stopAll()
+		}()
+	}()
+	ctx = runCtx
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
@@ -118,13 +149,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		teardown = append(teardown, func() { client.Close() })
 		log.Info("etcd connected", "servers", cfg.EtcdServers)
 	} else {
 		e, err := etcd.StartEmbedded(ctx, etcd.EmbeddedConfig{DataDir: cfg.path("etcd"), UnsafeNoFsync: cfg.UnsafeNoFsync})
 		if err != nil {
 			return nil, err
 		}
-		context.AfterFunc(ctx, e.Close)
+		teardown = append(teardown, e.Close)
 		client = e.Client
 		log.Info("embedded etcd started", "socket", e.SocketPath)
 	}
@@ -181,7 +213,17 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		},
 		Log: log,
 	})
-	context.AfterFunc(ctx, api.Shutdown)
+	teardown = append(teardown, cancelRun, api.Shutdown)
+
+	addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	teardown = append(teardown, func() { ln.Close() })
+	if cfg.Port == 0 {
+		cfg.Port = ln.Addr().(*net.TCPAddr).Port
+	}
 
 	boot := &bootstrap{reg: reg, cfg: cfg, ipAlloc: ipAlloc, log: log}
 	if err := boot.run(ctx); err != nil {
@@ -192,14 +234,6 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	cert, err := tls.X509KeyPair(servingCert, servingKey)
 	if err != nil {
 		return nil, err
-	}
-	addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	if cfg.Port == 0 {
-		cfg.Port = ln.Addr().(*net.TCPAddr).Port
 	}
 	srv := &http.Server{
 		Handler: api,
@@ -218,7 +252,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			log.Error("https server stopped", "err", err)
 		}
 	}()
-	context.AfterFunc(ctx, func() {
+	teardown = append(teardown, func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(c)
@@ -229,8 +263,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := pki.WriteKubeconfig(kubeconfig, url, ca.CertPEM, adminCert, adminKey); err != nil {
 		return nil, fmt.Errorf("admin kubeconfig: %w", err)
 	}
-	s := &Server{Config: cfg, Registry: reg, API: api, URL: url, AdminKubeconfig: kubeconfig, Ready: make(chan struct{}), log: log, listener: ln}
-	close(s.Ready)
+	s := &Server{Config: cfg, Registry: reg, API: api, URL: url, AdminKubeconfig: kubeconfig, Token: token, CAPEM: ca.CertPEM, log: log, stopped: stopped}
 	log.Info("skiff server ready", "url", url, "kubeconfig", kubeconfig, "token", cfg.path("token"), "startup", time.Since(begin).Round(time.Millisecond))
 	return s, nil
 }
