@@ -209,6 +209,9 @@ func (d *definitions) fillStruct(s *spec.Schema, t reflect.Type, name string, re
 func (d *definitions) members(s *spec.Schema, t reflect.Type, merge mergeType, inMerge bool, refs map[string]bool, required *[]string) error {
 	owner := schemaName(t)
 	doc := swaggerDoc(t)
+	if doc == nil {
+		doc = fieldDescriptions[owner]
+	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag, hasTag := f.Tag.Lookup("json")
