@@ -43,7 +43,9 @@ func TestBuildEveryGroup(t *testing.T) {
 	}
 	took := time.Since(start)
 	t.Logf("Build of %d resources in %d group-versions: %v (first Build in this process includes parsing the merge schemas)", len(resources), len(d.Paths()), took)
-	if took > time.Second {
+	// BenchmarkBuildEveryGroup measures it properly; this only catches a
+	// gross regression without failing on a busy shared machine.
+	if took > 2*time.Second {
 		t.Errorf("Build took %v", took)
 	}
 	if len(d.Paths()) < 40 {

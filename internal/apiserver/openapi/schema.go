@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 )
 
@@ -41,17 +42,21 @@ type definitions struct {
 	names   map[reflect.Type]string // built types -> schema name
 	gvks    map[reflect.Type][]map[string]interface{}
 	merge   *mergeSchemas
+	// generated looks up upstream's generated definition of a schema name
+	// where a library ships one (see generatedSchema).
+	generated func(name string) (*spec.Schema, bool)
 }
 
 // newDefinitions prepares a builder whose x-kubernetes-group-version-kind
 // extensions come from every external kind registered in s.
 func newDefinitions(s *runtime.Scheme, merge *mergeSchemas) *definitions {
 	d := &definitions{
-		schemas: map[string]*spec.Schema{},
-		refs:    map[string][]string{},
-		names:   map[reflect.Type]string{},
-		gvks:    map[reflect.Type][]map[string]interface{}{},
-		merge:   merge,
+		schemas:   map[string]*spec.Schema{},
+		refs:      map[string][]string{},
+		names:     map[reflect.Type]string{},
+		gvks:      map[reflect.Type][]map[string]interface{}{},
+		merge:     merge,
+		generated: generatedSchema,
 	}
 	byType := map[reflect.Type][]schema.GroupVersionKind{}
 	for gvk, t := range s.AllKnownTypes() {
@@ -117,6 +122,40 @@ func swaggerDoc(t reflect.Type) map[string]string {
 	return nil
 }
 
+// typeDescription returns the description of the type t named name: its
+// SwaggerDoc, else a known doc comment, else upstream's generated one.
+func (d *definitions) typeDescription(t reflect.Type, name string) string {
+	if d := swaggerDoc(t)[""]; d != "" {
+		return d
+	}
+	if d, ok := typeDescriptions[name]; ok {
+		return d
+	}
+	if g, ok := d.generated(name); ok {
+		return g.Description
+	}
+	return ""
+}
+
+// fieldDocs returns the property descriptions of struct type t named name,
+// keyed by json name, from the same sources as typeDescription.
+func (d *definitions) fieldDocs(t reflect.Type, name string) map[string]string {
+	if doc := swaggerDoc(t); doc != nil {
+		return doc
+	}
+	if doc, ok := fieldDescriptions[name]; ok {
+		return doc
+	}
+	if g, ok := d.generated(name); ok {
+		doc := map[string]string{}
+		for field, p := range g.Properties {
+			doc[field] = p.Description
+		}
+		return doc
+	}
+	return nil
+}
+
 // methodValue returns a value of t on which methods of both receiver kinds
 // can be called through an interface.
 func methodValue(t reflect.Type) interface{} {
@@ -152,11 +191,7 @@ func (d *definitions) define(t reflect.Type) (string, error) {
 
 // fillStruct writes the definition of struct type t, named name, into s.
 func (d *definitions) fillStruct(s *spec.Schema, t reflect.Type, name string, refs map[string]bool) error {
-	doc := swaggerDoc(t)
-	s.Description = doc[""]
-	if s.Description == "" {
-		s.Description = typeDescriptions[name]
-	}
+	s.Description = d.typeDescription(t, name)
 	ext := spec.Extensions{}
 	if gvks := d.gvks[t]; len(gvks) > 0 {
 		list := make([]interface{}, len(gvks))
@@ -166,7 +201,15 @@ func (d *definitions) fillStruct(s *spec.Schema, t reflect.Type, name string, re
 		ext["x-kubernetes-group-version-kind"] = list
 	}
 	merge, inMerge := d.merge.lookup(name)
-	if inMerge {
+	p := reflect.PointerTo(t)
+	special := p.Implements(schemaTyperType)
+	if g, ok := d.generated(name); ok {
+		for k, v := range g.Extensions {
+			if k != "x-kubernetes-group-version-kind" && k != common.ExtensionV2Schema {
+				ext[k] = v
+			}
+		}
+	} else if inMerge && !special {
 		for k, v := range merge.structExtensions() {
 			ext[k] = v
 		}
@@ -175,7 +218,6 @@ func (d *definitions) fillStruct(s *spec.Schema, t reflect.Type, name string, re
 		s.Extensions = ext
 	}
 
-	p := reflect.PointerTo(t)
 	switch {
 	case p.Implements(schemaTyperType) && p.Implements(oneOfTyperType):
 		v := methodValue(t)
@@ -208,9 +250,11 @@ func (d *definitions) fillStruct(s *spec.Schema, t reflect.Type, name string, re
 // structs too); descriptions and required-ness belong to the declaring type.
 func (d *definitions) members(s *spec.Schema, t reflect.Type, merge mergeType, inMerge bool, refs map[string]bool, required *[]string) error {
 	owner := schemaName(t)
-	doc := swaggerDoc(t)
-	if doc == nil {
-		doc = fieldDescriptions[owner]
+	doc := d.fieldDocs(t, owner)
+	generated, hasGenerated := d.generated(owner)
+	var generatedProps map[string]spec.Schema
+	if hasGenerated {
+		generatedProps = generated.Properties
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -251,19 +295,17 @@ func (d *definitions) members(s *spec.Schema, t reflect.Type, merge mergeType, i
 		if hasOption(opts[1:], "string") {
 			prop.Type = spec.StringOrArray{"string"}
 		} else {
-			if inMerge {
-				if mf, ok := merge.field(jsonName); ok {
-					if mf.Default != nil {
-						prop.Default = jsonValue(mf.Default)
-					}
-					for k, v := range merge.fieldExtensions(mf) {
-						ext[k] = v
-					}
-				} else {
-					prop.Default = enforcedDefault(f.Type, omitEmpty)
+			prop.Default = enforcedDefault(f.Type, omitEmpty)
+			if gp, ok := generatedProps[jsonName]; ok {
+				prop.Default = gp.Default
+				for k, v := range gp.Extensions {
+					ext[k] = v
 				}
-			} else {
-				prop.Default = enforcedDefault(f.Type, omitEmpty)
+			} else if mf, ok := merge.field(jsonName); inMerge && ok {
+				prop.Default = jsonValue(mf.Default)
+				for k, v := range merge.fieldExtensions(mf) {
+					ext[k] = v
+				}
 			}
 			if err := d.fillType(&prop, f.Type, refs); err != nil {
 				return fmt.Errorf("field %s: %w", f.Name, err)
@@ -276,7 +318,11 @@ func (d *definitions) members(s *spec.Schema, t reflect.Type, merge mergeType, i
 			s.Properties = map[string]spec.Schema{}
 		}
 		s.Properties[jsonName] = prop
-		if isRequired(owner, jsonName, omitEmpty) {
+		if hasGenerated {
+			if contains(generated.Required, jsonName) {
+				*required = append(*required, jsonName)
+			}
+		} else if isRequired(owner, jsonName, omitEmpty) {
 			*required = append(*required, jsonName)
 		}
 	}
@@ -318,7 +364,6 @@ func (d *definitions) fillType(s *spec.Schema, t reflect.Type, refs map[string]b
 		s.Ref = spec.MustCreateRef(schemaRefPrefix + name)
 	case reflect.Slice, reflect.Array:
 		item := &spec.Schema{}
-		item.Default = enforcedDefault(t.Elem(), false)
 		if err := d.fillType(item, t.Elem(), refs); err != nil {
 			return err
 		}
@@ -329,7 +374,6 @@ func (d *definitions) fillType(s *spec.Schema, t reflect.Type, refs map[string]b
 			return fmt.Errorf("map key %v is not a string", t.Key())
 		}
 		value := &spec.Schema{}
-		value.Default = enforcedDefault(t.Elem(), false)
 		if err := d.fillType(value, t.Elem(), refs); err != nil {
 			return err
 		}

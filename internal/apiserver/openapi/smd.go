@@ -83,14 +83,12 @@ func (t mergeType) field(name string) (smdschema.StructField, bool) {
 }
 
 // structExtensions returns the OpenAPI extensions a struct schema carries for
-// its merge type: x-kubernetes-map-type when the struct is atomic (+structType)
-// or explicitly granular.
+// its merge type: x-kubernetes-map-type when the struct is atomic
+// (+structType=atomic). Separable is the default of structs and of the
+// untyped schemas of types that describe themselves, so it is not reported.
 func (t mergeType) structExtensions() map[string]interface{} {
-	if t.atom.Map == nil {
-		return nil
-	}
-	if v := mapTypeValue(t.atom.Map.ElementRelationship); v != "" {
-		return map[string]interface{}{"x-kubernetes-map-type": v}
+	if t.atom.Map != nil && t.atom.Map.ElementRelationship == smdschema.Atomic {
+		return map[string]interface{}{"x-kubernetes-map-type": "atomic"}
 	}
 	return nil
 }
