@@ -144,6 +144,11 @@ func TestRequiredAndListSemantics(t *testing.T) {
 	if sks := core["io.k8s.api.core.v1.SecretKeySelector"]; sks.Extensions["x-kubernetes-map-type"] != "atomic" {
 		t.Errorf("SecretKeySelector extensions = %v", sks.Extensions)
 	}
+	ours, _ := json.Marshal(core["io.k8s.api.core.v1.SeccompProfile"].Extensions)
+	up, _ := json.Marshal(upCore["io.k8s.api.core.v1.SeccompProfile"].Extensions)
+	if string(ours) != string(up) {
+		t.Errorf("SeccompProfile extensions = %s, upstream %s", ours, up)
+	}
 }
 
 func TestPropertyShapes(t *testing.T) {

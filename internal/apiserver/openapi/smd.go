@@ -84,13 +84,36 @@ func (t mergeType) field(name string) (smdschema.StructField, bool) {
 
 // structExtensions returns the OpenAPI extensions a struct schema carries for
 // its merge type: x-kubernetes-map-type when the struct is atomic
-// (+structType=atomic). Separable is the default of structs and of the
-// untyped schemas of types that describe themselves, so it is not reported.
+// (+structType=atomic), and x-kubernetes-unions (+union). Separable is the
+// default of structs and of the untyped schemas of types that describe
+// themselves, so it is not reported.
 func (t mergeType) structExtensions() map[string]interface{} {
-	if t.atom.Map != nil && t.atom.Map.ElementRelationship == smdschema.Atomic {
-		return map[string]interface{}{"x-kubernetes-map-type": "atomic"}
+	if t.atom.Map == nil {
+		return nil
 	}
-	return nil
+	ext := map[string]interface{}{}
+	if t.atom.Map.ElementRelationship == smdschema.Atomic {
+		ext["x-kubernetes-map-type"] = "atomic"
+	}
+	var unions []interface{}
+	for _, u := range t.atom.Map.Unions {
+		union := map[string]interface{}{}
+		if u.Discriminator != nil {
+			union["discriminator"] = *u.Discriminator
+		}
+		if len(u.Fields) > 0 {
+			fields := map[string]interface{}{}
+			for _, f := range u.Fields {
+				fields[f.FieldName] = f.DiscriminatorValue
+			}
+			union["fields-to-discriminateBy"] = fields
+		}
+		unions = append(unions, union)
+	}
+	if len(unions) > 0 {
+		ext["x-kubernetes-unions"] = unions
+	}
+	return ext
 }
 
 // fieldExtensions returns the list and map extensions upstream puts on the
