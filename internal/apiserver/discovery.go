@@ -29,8 +29,8 @@ type discovery struct {
 	etags       map[string]string
 }
 
-// subresourceKinds gives the request/response kind and verbs of each subresource.
-func subresourceKind(res *registry.Resource, sub string) (schema.GroupVersionKind, []string) {
+// SubresourceKind gives the request/response kind and verbs of each subresource.
+func SubresourceKind(res *registry.Resource, sub string) (schema.GroupVersionKind, []string) {
 	own := res.GVK
 	switch sub {
 	case "status":
@@ -113,7 +113,7 @@ func newDiscovery(reg *registry.Registry) *discovery {
 				ResponseKind: &metav1.GroupVersionKind{Group: res.GVK.Group, Version: res.GVK.Version, Kind: res.GVK.Kind},
 			}
 			for _, sub := range Subresources(res) {
-				kind, verbs := subresourceKind(res, sub)
+				kind, verbs := SubresourceKind(res, sub)
 				list.APIResources = append(list.APIResources, metav1.APIResource{
 					Name: res.Plural + "/" + sub, Namespaced: res.Namespaced, Kind: kind.Kind, Group: kind.Group, Version: kind.Version, Verbs: verbs,
 				})

@@ -47,6 +47,10 @@ type Server struct {
 	Token pki.Token
 	// CAPEM is the cluster CA certificate.
 	CAPEM []byte
+	// Etcd is the server's etcd client (for tests and maintenance).
+	Etcd *clientv3.Client
+	// Feed is the server's watch cache feed.
+	Feed *storage.Feed
 
 	log     *slog.Logger
 	stopped chan struct{}
@@ -198,6 +202,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	api := apiserver.New(apiserver.Config{
 		Registry: reg,
 		Tables:   tables,
+		OpenAPI:  newLazyOpenAPI(reg),
 		Version:  version.Info(),
 		Authenticate: func(r *http.Request) (apiserver.User, bool) {
 			return authenticate(r, token)
@@ -263,7 +268,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err := pki.WriteKubeconfig(kubeconfig, url, ca.CertPEM, adminCert, adminKey); err != nil {
 		return nil, fmt.Errorf("admin kubeconfig: %w", err)
 	}
-	s := &Server{Config: cfg, Registry: reg, API: api, URL: url, AdminKubeconfig: kubeconfig, Token: token, CAPEM: ca.CertPEM, log: log, stopped: stopped}
+	s := &Server{Config: cfg, Registry: reg, API: api, URL: url, AdminKubeconfig: kubeconfig, Token: token, CAPEM: ca.CertPEM, Etcd: client, Feed: feed, log: log, stopped: stopped}
 	log.Info("skiff server ready", "url", url, "kubeconfig", kubeconfig, "token", cfg.path("token"), "startup", time.Since(begin).Round(time.Millisecond))
 	return s, nil
 }
