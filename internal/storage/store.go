@@ -157,19 +157,21 @@ func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64
 	var cur runtime.Object
 	var curData []byte
 	var curRev int64
+	fromCache := false
 	if obj, rv, ok := s.cache.get(k); ok {
-		cur, curRev = obj, int64(rv)
+		cur, curRev, fromCache = obj, int64(rv), true
 	} else if err := s.readCurrent(ctx, k, &cur, &curData, &curRev); err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
+	for {
 		if cur == nil {
 			return nil, s.notFound(key)
 		}
 		next, err := fn(cur)
 		if err != nil {
 			// The cached copy may be stale; a precondition failure must be judged on etcd's.
-			if curData == nil && attempt == 0 {
+			if fromCache {
+				fromCache = false
 				if err := s.readCurrent(ctx, k, &cur, &curData, &curRev); err != nil {
 					return nil, err
 				}
@@ -181,7 +183,21 @@ func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64
 		if err != nil {
 			return nil, err
 		}
-		if curData != nil && bytes.Equal(data, curData) {
+		if curData == nil {
+			// cur came from the cache; encode it to see whether the update changes anything.
+			if curData, err = s.encode(cur.DeepCopyObject()); err != nil {
+				return nil, err
+			}
+		}
+		if bytes.Equal(data, curData) {
+			if fromCache {
+				// Nothing to write as far as the cache knows; make sure etcd agrees.
+				fromCache = false
+				if err := s.readCurrent(ctx, k, &cur, &curData, &curRev); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			return cur, nil
 		}
 		var opts []clientv3.OpOption
@@ -205,6 +221,7 @@ func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64
 			setResourceVersion(out, uint64(resp.Header.Revision))
 			return out, nil
 		}
+		fromCache = false
 		if err := s.fromGet(resp.Responses[0].GetResponseRange().Kvs, &cur, &curData, &curRev); err != nil {
 			return nil, err
 		}
@@ -282,7 +299,7 @@ func (s *Store) List(ctx context.Context, opts ListOptions) (*ListResult, error)
 		if opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
 			return nil, apierrors.NewBadRequest("specifying resource version is not allowed when using continue")
 		}
-		return s.listEtcd(ctx, prefix, prefix+start, rev, opts)
+		return s.listEtcd(ctx, prefix, s.cfg.Prefix+start, rev, opts)
 	}
 	rv, err := ParseResourceVersion(opts.ResourceVersion)
 	if err != nil {
@@ -325,7 +342,8 @@ func (s *Store) listCache(prefix string, opts ListOptions) *ListResult {
 // listEtcd reads matching objects from etcd at revision rev (0: latest), from key from (or
 // the prefix) on, filling up to opts.Limit matches.
 func (s *Store) listEtcd(ctx context.Context, prefix, from string, rev uint64, opts ListOptions) (*ListResult, error) {
-	if from == "" {
+	if from < prefix {
+		// A continue token never reaches outside the listed prefix.
 		from = prefix
 	}
 	end := clientv3.GetPrefixRangeEnd(prefix)
