@@ -1,9 +1,9 @@
 package integration
 
 import (
+	"strconv"
 	"strings"
 	"sync"
-	"strconv"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"

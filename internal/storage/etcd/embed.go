@@ -143,4 +143,6 @@ func (f shutdownFilter) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcor
 	return f.Core.Check(e, ce)
 }
 
-func (f shutdownFilter) With(fields []zapcore.Field) zapcore.Core { return shutdownFilter{f.Core.With(fields)} }
+func (f shutdownFilter) With(fields []zapcore.Field) zapcore.Core {
+	return shutdownFilter{f.Core.With(fields)}
+}
