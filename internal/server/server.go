@@ -218,7 +218,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		},
 		Log: log,
 	})
-	teardown = append(teardown, cancelRun, api.Shutdown)
+	teardown = append(teardown, cancelRun)
 
 	addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port))
 	ln, err := net.Listen("tcp", addr)
@@ -258,6 +258,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		}
 	}()
 	teardown = append(teardown, func() {
+		// End watches first: the HTTP server waits for active requests to finish.
+		api.Shutdown()
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(c)
