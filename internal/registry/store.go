@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
@@ -41,6 +42,13 @@ type Store struct {
 	// Hooks act on other state when objects of this resource change (service IP and port
 	// allocation); nil for most resources.
 	Hooks Hooks
+}
+
+// NamespaceTerminatingError is what a NamespaceCheck returns for a namespace being deleted.
+type NamespaceTerminatingError struct{ Namespace string }
+
+func (e *NamespaceTerminatingError) Error() string {
+	return fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", e.Namespace)
 }
 
 // Hooks let a resource keep other state in step with its objects.
@@ -139,13 +147,17 @@ func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object
 	if err := s.checkNamespace(a, namespace); err != nil {
 		return nil, err
 	}
-	if s.R.Namespaced && s.NamespaceCheck != nil {
-		if err := s.NamespaceCheck(ctx, namespace); err != nil {
-			return nil, err
-		}
-	}
 	if a.GetName() == "" && a.GetGenerateName() != "" {
 		a.SetName(generateName(a.GetGenerateName()))
+	}
+	if s.R.Namespaced && s.NamespaceCheck != nil {
+		if err := s.NamespaceCheck(ctx, namespace); err != nil {
+			var term *NamespaceTerminatingError
+			if errors.As(err, &term) {
+				return nil, apierrors.NewForbidden(s.R.GroupResource(), a.GetName(), err)
+			}
+			return nil, err
+		}
 	}
 	a.SetUID(uuidType(uuid.New().String()))
 	a.SetCreationTimestamp(metav1.NewTime(s.now().Truncate(time.Second)))

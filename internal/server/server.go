@@ -219,6 +219,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		Log: log,
 	})
 	teardown = append(teardown, cancelRun)
+	if err := api.Registerer().Register(storage.EtcdLatency); err != nil {
+		return nil, err
+	}
 
 	addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port))
 	ln, err := net.Listen("tcp", addr)

@@ -104,7 +104,9 @@ func (s *Store) Get(ctx context.Context, key, resourceVersion string) (runtime.O
 			return nil, s.notFound(key)
 		}
 	}
+	start := time.Now()
 	resp, err := s.client.Get(ctx, s.fullKey(key))
+	s.observe("get", start)
 	if err != nil {
 		return nil, s.etcdErr(err)
 	}
@@ -130,10 +132,12 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, ttl 
 		opts = append(opts, clientv3.WithLease(id))
 	}
 	k := s.fullKey(key)
+	start := time.Now()
 	resp, err := s.client.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
 		Then(clientv3.OpPut(k, string(data), opts...)).
 		Commit()
+	s.observe("create", start)
 	if err != nil {
 		return nil, s.etcdErr(err)
 	}
@@ -208,11 +212,13 @@ func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64
 			}
 			opts = append(opts, clientv3.WithLease(id))
 		}
+		start := time.Now()
 		resp, err := s.client.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(k), "=", curRev)).
 			Then(clientv3.OpPut(k, string(data), opts...)).
 			Else(clientv3.OpGet(k)).
 			Commit()
+		s.observe("update", start)
 		if err != nil {
 			return nil, s.etcdErr(err)
 		}
@@ -229,7 +235,9 @@ func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64
 }
 
 func (s *Store) readCurrent(ctx context.Context, k string, cur *runtime.Object, data *[]byte, rev *int64) error {
+	start := time.Now()
 	resp, err := s.client.Get(ctx, k)
+	s.observe("get", start)
 	if err != nil {
 		return s.etcdErr(err)
 	}
@@ -268,11 +276,13 @@ func (s *Store) Delete(ctx context.Context, key string, check func(current runti
 				return nil, err
 			}
 		}
+		start := time.Now()
 		resp, err := s.client.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(k), "=", curRev)).
 			Then(clientv3.OpDelete(k)).
 			Else(clientv3.OpGet(k)).
 			Commit()
+		s.observe("delete", start)
 		if err != nil {
 			return nil, s.etcdErr(err)
 		}
@@ -358,7 +368,9 @@ func (s *Store) listEtcd(ctx context.Context, prefix, from string, rev uint64, o
 		if rev > 0 {
 			getOpts = append(getOpts, clientv3.WithRev(int64(rev)))
 		}
+		start := time.Now()
 		resp, err := s.client.Get(ctx, from, getOpts...)
+		s.observe("list", start)
 		if err != nil {
 			if opts.Continue != "" && strings.Contains(err.Error(), "compacted") {
 				return nil, apierrors.NewResourceExpired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
