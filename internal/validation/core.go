@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -59,6 +60,17 @@ func validateNamespaceStatus(ns *corev1.Namespace) field.ErrorList {
 		return field.ErrorList{field.Invalid(field.NewPath("status", "Phase"), ns.Status.Phase, "may only be 'Terminating' if `deletionTimestamp` is not empty")}
 	}
 	return nil
+}
+
+// internalServicePort mirrors upstream's internal ServicePort, whose Go
+// field names show when a duplicate port is reported.
+type internalServicePort struct {
+	Name        string
+	Protocol    corev1.Protocol
+	AppProtocol *string
+	Port        int32
+	TargetPort  intstr.IntOrString
+	NodePort    int32
 }
 
 // isHeadlessService reports whether the service has clusterIP None.
@@ -156,9 +168,9 @@ func validateService(svc *corev1.Service) field.ErrorList {
 		}
 		nodePorts[key] = true
 	}
-	ports := map[corev1.ServicePort]bool{}
+	ports := map[internalServicePort]bool{}
 	for i, port := range svc.Spec.Ports {
-		key := corev1.ServicePort{Protocol: port.Protocol, Port: port.Port}
+		key := internalServicePort{Protocol: port.Protocol, Port: port.Port}
 		if ports[key] {
 			allErrs = append(allErrs, field.Duplicate(portsPath.Index(i), key))
 		}

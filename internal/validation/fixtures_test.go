@@ -43,13 +43,15 @@ func checkErrs(t *testing.T, got field.ErrorList, wants []want) {
 }
 
 // Short constructors for expectations.
-func required(f, msg string) want    { return want{typ: field.ErrorTypeRequired, field: f, msg: msg} }
-func invalid(f, msg string) want     { return want{typ: field.ErrorTypeInvalid, field: f, msg: msg} }
-func forbidden(f, msg string) want   { return want{typ: field.ErrorTypeForbidden, field: f, msg: msg} }
-func unsupported(f, msg string) want { return want{typ: field.ErrorTypeNotSupported, field: f, msg: msg} }
-func duplicate(f, msg string) want   { return want{typ: field.ErrorTypeDuplicate, field: f, msg: msg} }
-func notFound(f, msg string) want    { return want{typ: field.ErrorTypeNotFound, field: f, msg: msg} }
-func tooLong(f, msg string) want     { return want{typ: field.ErrorTypeTooLong, field: f, msg: msg} }
+func required(f, msg string) want  { return want{typ: field.ErrorTypeRequired, field: f, msg: msg} }
+func invalid(f, msg string) want   { return want{typ: field.ErrorTypeInvalid, field: f, msg: msg} }
+func forbidden(f, msg string) want { return want{typ: field.ErrorTypeForbidden, field: f, msg: msg} }
+func unsupported(f, msg string) want {
+	return want{typ: field.ErrorTypeNotSupported, field: f, msg: msg}
+}
+func duplicate(f, msg string) want { return want{typ: field.ErrorTypeDuplicate, field: f, msg: msg} }
+func notFound(f, msg string) want  { return want{typ: field.ErrorTypeNotFound, field: f, msg: msg} }
+func tooLong(f, msg string) want   { return want{typ: field.ErrorTypeTooLong, field: f, msg: msg} }
 
 func ptr[T any](v T) *T { return &v }
 
