@@ -175,3 +175,6 @@ const field_Forbidden = field.ErrorTypeForbidden
 
 // intstrPort returns a numeric port.
 func intstrPort(p int32) intstr.IntOrString { return intstr.FromInt32(p) }
+
+// typeString is the %T of v.
+func typeString(v interface{}) string { return fmt.Sprintf("%T", v) }

@@ -766,10 +766,10 @@ func podLevelResources(spec *corev1.PodSpec, podClaimNames sets.Set[string], fld
 	}
 	for _, n := range sortedResourceNames(agg) {
 		q := agg[n]
-		if _, ok := spec.Resources.Requests[n]; !ok && len(spec.Resources.Requests) == 0 {
+		podReq, ok := spec.Resources.Requests[n]
+		if !ok {
 			continue
 		}
-		podReq := spec.Resources.Requests[n]
 		if q.Cmp(podReq) > 0 {
 			allErrs = append(allErrs, field.Invalid(fldPath.Child("requests").Key(string(n)), podReq.String(), fmt.Sprintf("must be greater than or equal to aggregate container requests of %s", q.String())))
 		}
