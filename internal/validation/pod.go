@@ -359,7 +359,9 @@ func podAnnotationUpdates(newPod, oldPod *corev1.Pod, fldPath *field.Path) field
 			allErrs = append(allErrs, field.Forbidden(fldPath.Key(k), "may not add mirror pod annotation"))
 		}
 	}
-	return allErrs
+	// Like upstream, this revalidates the pod specific annotations, so their
+	// errors show twice on a pod update.
+	return append(allErrs, podSpecificAnnotations(newPod.Annotations, &newPod.Spec, fldPath)...)
 }
 
 // sortedKeys returns the keys of m in order, for deterministic errors.
@@ -405,7 +407,13 @@ func validatePodStatusUpdate(newPod, oldPod *corev1.Pod) field.ErrorList {
 			allErrs = append(allErrs, field.InternalError(podIPsPath, fmt.Errorf("failed to check for dual stack with error:%v", err)))
 		}
 		if !dual || len(ips) > 2 {
-			allErrs = append(allErrs, field.Invalid(podIPsPath, newPod.Status.PodIPs, "may specify no more than one IP for each IP family"))
+			// Upstream reports its internal PodIP type, which has no JSON tags.
+			type internalPodIP struct{ IP string }
+			bad := make([]internalPodIP, len(newPod.Status.PodIPs))
+			for i, ip := range newPod.Status.PodIPs {
+				bad[i] = internalPodIP{ip.IP}
+			}
+			allErrs = append(allErrs, field.Invalid(podIPsPath, bad, "may specify no more than one IP for each IP family"))
 		}
 		seen := sets.New[string]()
 		for i, ip := range newPod.Status.PodIPs {
