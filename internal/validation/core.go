@@ -727,7 +727,13 @@ func nodeTaints(taints []corev1.Taint, fldPath *field.Path) field.ErrorList {
 		}
 		allErrs = append(allErrs, taintEffect(t.Effect, false, p.Child("effect"))...)
 		if unique[t.Effect].Has(t.Key) {
-			e := field.Duplicate(p, t)
+			// Upstream reports its internal Taint type, which has no JSON tags.
+			e := field.Duplicate(p, struct {
+				Key       string
+				Value     string
+				Effect    corev1.TaintEffect
+				TimeAdded *metav1.Time
+			}{t.Key, t.Value, t.Effect, t.TimeAdded})
 			e.Detail = "taints must be unique by key and effect pair"
 			allErrs = append(allErrs, e)
 			continue
@@ -747,7 +753,10 @@ func validateNodeUpdate(node, old *corev1.Node) field.ErrorList {
 	addrs := map[corev1.NodeAddress]bool{}
 	for i, a := range node.Status.Addresses {
 		if addrs[a] {
-			allErrs = append(allErrs, field.Duplicate(field.NewPath("status", "addresses").Index(i), a))
+			allErrs = append(allErrs, field.Duplicate(field.NewPath("status", "addresses").Index(i), struct {
+				Type    corev1.NodeAddressType
+				Address string
+			}{a.Type, a.Address}))
 		}
 		addrs[a] = true
 	}

@@ -197,3 +197,16 @@ func TestValidateOtherCoreKinds(t *testing.T) {
 		forbidden("spec.providerID", `spec.providerID: Forbidden: node updates may not change providerID except from "" to valid`),
 	})
 }
+
+func TestNodeDuplicates(t *testing.T) {
+	taint := corev1.Taint{Key: "a", Value: "b", Effect: corev1.TaintEffectNoSchedule}
+	n := &corev1.Node{Spec: corev1.NodeSpec{Taints: []corev1.Taint{taint, taint}}}
+	checkErrs(t, ValidateCreate(n), []want{
+		duplicate("metadata.taints[1]", `metadata.taints[1]: Duplicate value: {"Key":"a","Value":"b","Effect":"NoSchedule","TimeAdded":null}: taints must be unique by key and effect pair`),
+	})
+	addr := corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}
+	n = &corev1.Node{Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{addr, addr}}}
+	checkErrs(t, ValidateUpdate(n, n.DeepCopy()), []want{
+		duplicate("status.addresses[1]", `status.addresses[1]: Duplicate value: {"Type":"InternalIP","Address":"10.0.0.1"}`),
+	})
+}
