@@ -114,6 +114,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r = r.WithContext(registry.WithUser(r.Context(), registry.UserInfo{Name: u.Name, Groups: u.Groups}))
 		}
 	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		r = r.WithContext(registry.WithManager(r.Context(), r.URL.Query().Get("fieldManager"), r.Header.Get("User-Agent")))
+	}
 	p := r.URL.Path
 	switch {
 	case p == "/version" || p == "/version/":

@@ -82,7 +82,7 @@ func (r *Registry) add(res *Resource) error {
 func (r *Registry) Open(ctx context.Context, client *clientv3.Client, feed *storage.Feed, transformers map[schema.GroupResource]Transformer) error {
 	byPrefix := map[string]*storage.Store{}
 	for _, res := range r.resources {
-		st := &Store{R: res, scheme: r.Scheme}
+		st := &Store{R: res, scheme: r.Scheme, fm: &fieldManagers{}}
 		ss, ok := byPrefix[res.EtcdPrefix]
 		if !ok {
 			var err error

@@ -42,6 +42,8 @@ type Store struct {
 	// Hooks act on other state when objects of this resource change (service IP and port
 	// allocation); nil for most resources.
 	Hooks Hooks
+
+	fm *fieldManagers
 }
 
 // NamespaceTerminatingError is what a NamespaceCheck returns for a namespace being deleted.
@@ -122,6 +124,8 @@ type WriteOptions struct {
 	DryRun bool
 	// Subresource is "" or "status".
 	Subresource string
+	// AllowCreate lets an update create a missing object (server-side apply).
+	AllowCreate bool
 }
 
 func (s *Store) now() time.Time {
@@ -171,6 +175,8 @@ func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object
 		a.SetGeneration(0)
 	}
 	s.scheme.Default(obj)
+	obj = s.trackUpdate(ctx, nil, obj, "")
+	a, _ = meta.Accessor(obj)
 	if s.R.PrepareForCreate != nil {
 		s.R.PrepareForCreate(ctx, obj)
 	}
@@ -256,7 +262,7 @@ func (s *Store) Update(ctx context.Context, namespace, name string, fn Transform
 	}
 	if o.DryRun {
 		cur, err := s.storage.Get(ctx, key, "")
-		if apierrors.IsNotFound(err) && s.R.CreateOnUpdate && o.Subresource == "" {
+		if apierrors.IsNotFound(err) && (s.R.CreateOnUpdate || o.AllowCreate) && o.Subresource == "" {
 			return s.createFromUpdate(ctx, namespace, name, fn, o)
 		}
 		if err != nil {
@@ -266,7 +272,7 @@ func (s *Store) Update(ctx context.Context, namespace, name string, fn Transform
 		return out, false, err
 	}
 	out, err = s.storage.Update(ctx, key, prepare, 0)
-	if apierrors.IsNotFound(err) && s.R.CreateOnUpdate && o.Subresource == "" {
+	if apierrors.IsNotFound(err) && (s.R.CreateOnUpdate || o.AllowCreate) && o.Subresource == "" {
 		return s.createFromUpdate(ctx, namespace, name, fn, o)
 	}
 	if err != nil {
@@ -375,6 +381,8 @@ func (s *Store) prepareUpdate(ctx context.Context, next, cur runtime.Object, nam
 		}
 	}
 	s.scheme.Default(next)
+	next = s.trackUpdate(ctx, cur, next, subresource)
+	a, _ = meta.Accessor(next)
 	if s.R.PrepareForUpdate != nil {
 		s.R.PrepareForUpdate(ctx, next, cur)
 	}
