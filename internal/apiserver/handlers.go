@@ -206,10 +206,15 @@ func (s *Server) parseListOptions(r *http.Request, req *request) (*listOptions, 
 		if err != nil {
 			return nil, apierrors.NewBadRequest(err.Error())
 		}
-		for _, req2 := range sel.Requirements() {
-			if !s.fieldSupported(req.res, req2.Field) {
-				return nil, apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", req2.Field))
+		sel, err = sel.Transform(func(f, v string) (string, string, error) {
+			stored, ok := req.res.FieldLabel(f)
+			if !ok {
+				return "", "", fmt.Errorf("field label not supported: %s", f)
 			}
+			return stored, v, nil
+		})
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
 		}
 		o.Predicate.Field = sel
 	}
@@ -250,17 +255,6 @@ func (s *Server) parseListOptions(r *http.Request, req *request) (*listOptions, 
 	return o, nil
 }
 
-func (s *Server) fieldSupported(res *registry.Resource, f string) bool {
-	if f == "metadata.name" || (f == "metadata.namespace" && (res.Namespaced || res.Plural == "namespaces")) {
-		return true
-	}
-	for _, l := range res.FieldLabels {
-		if l == f {
-			return true
-		}
-	}
-	return false
-}
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, req *request) {
 	o, err := s.parseListOptions(r, req)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
+	"github.com/skiff-project/skiff/internal/conversion"
 	"github.com/skiff-project/skiff/internal/storage"
 )
 
@@ -28,6 +29,9 @@ func NewScheme() (*runtime.Scheme, error) {
 	}
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
 	if err := metav1.AddMetaToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := conversion.AddToScheme(s); err != nil {
 		return nil, err
 	}
 	// Options may name meta.k8s.io/v1 as their group-version (kubectl's DeleteOptions do).
@@ -81,8 +85,19 @@ func (r *Registry) add(res *Resource) error {
 // Open creates the storage of every resource on feed. Call before feed.Start.
 func (r *Registry) Open(ctx context.Context, client *clientv3.Client, feed *storage.Feed, transformers map[schema.GroupResource]Transformer) error {
 	byPrefix := map[string]*storage.Store{}
+	byGVK := map[schema.GroupVersionKind]*Store{}
 	for _, res := range r.resources {
 		st := &Store{R: res, scheme: r.Scheme, fm: &fieldManagers{}}
+		if !res.StorageGVK.Empty() && res.StorageGVK != res.GVK {
+			inner, ok := byGVK[res.StorageGVK]
+			if !ok || inner.R.EtcdPrefix != res.EtcdPrefix {
+				return fmt.Errorf("resource %s: its storage kind %s must be served, at prefix %s, before it", res.GroupVersionResource(), res.StorageGVK, res.EtcdPrefix)
+			}
+			st.inner, st.storage = inner, inner.storage
+			r.stores[res] = st
+			continue
+		}
+		byGVK[res.GVK] = st
 		ss, ok := byPrefix[res.EtcdPrefix]
 		if !ok {
 			var err error

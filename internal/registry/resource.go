@@ -13,8 +13,14 @@ import (
 // Resource describes one served resource: its names, its storage and its strategy. Adding a
 // resource to skiff is one Resource value in resources.go.
 type Resource struct {
-	// GVK is the kind served, and stored, at this resource.
+	// GVK is the kind served at this resource.
 	GVK schema.GroupVersionKind
+	// StorageGVK, if set, is the kind stored when it differs from GVK (autoscaling/v1 HPAs are
+	// stored as v2). The resource then shares EtcdPrefix with the resource serving StorageGVK,
+	// which must be registered before it, and objects are converted through the scheme.
+	StorageGVK schema.GroupVersionKind
+	// FieldLabelConversion maps this version's field selector labels to the stored version's.
+	FieldLabelConversion map[string]string
 	// Plural and Singular are the resource names (pods, pod).
 	Plural, Singular string
 	// Namespaced is true for namespaced resources.
@@ -106,4 +112,21 @@ func (r *Resource) HasVerb(verb string) bool {
 		}
 	}
 	return false
+}
+
+// FieldLabel returns the stored version's name of a field selector label, and whether the
+// resource supports selecting on it.
+func (r *Resource) FieldLabel(label string) (string, bool) {
+	if c, ok := r.FieldLabelConversion[label]; ok {
+		label = c
+	}
+	if label == "metadata.name" || label == "metadata.namespace" && (r.Namespaced || r.Plural == "namespaces") {
+		return label, true
+	}
+	for _, l := range r.FieldLabels {
+		if l == label {
+			return label, true
+		}
+	}
+	return "", false
 }

@@ -44,6 +44,8 @@ type Store struct {
 	Hooks Hooks
 
 	fm *fieldManagers
+	// inner, if set, is the store of the version this resource is stored in (versioned.go).
+	inner *Store
 }
 
 // NamespaceTerminatingError is what a NamespaceCheck returns for a namespace being deleted.
@@ -104,17 +106,26 @@ func (s *Store) Attrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 
 // Get returns one object; see storage.Store.Get for resourceVersion.
 func (s *Store) Get(ctx context.Context, namespace, name, resourceVersion string) (runtime.Object, error) {
+	if s.inner != nil {
+		return s.getVersioned(ctx, namespace, name, resourceVersion)
+	}
 	return s.storage.Get(ctx, s.Key(namespace, name), resourceVersion)
 }
 
 // List returns a page of objects in namespace ("" for all).
 func (s *Store) List(ctx context.Context, namespace string, opts storage.ListOptions) (*storage.ListResult, error) {
+	if s.inner != nil {
+		return s.listVersioned(ctx, namespace, opts)
+	}
 	opts.Prefix = s.nsPrefix(namespace)
 	return s.storage.List(ctx, opts)
 }
 
 // Watch watches objects in namespace ("" for all).
 func (s *Store) Watch(ctx context.Context, namespace string, opts storage.WatchOptions) (*storage.Watcher, error) {
+	if s.inner != nil {
+		return s.watchVersioned(ctx, namespace, opts)
+	}
 	opts.Prefix = s.nsPrefix(namespace)
 	return s.storage.Watch(ctx, opts)
 }
@@ -144,6 +155,9 @@ func (s *Store) ttl(obj runtime.Object) int64 {
 
 // Create stores a new object in namespace.
 func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object, o WriteOptions) (runtime.Object, error) {
+	if s.inner != nil {
+		return s.createVersioned(ctx, namespace, obj, o)
+	}
 	a, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
@@ -249,6 +263,9 @@ type TransformFunc func(current runtime.Object) (runtime.Object, error)
 // the metadata rules of an update. It creates the object (fn gets nil) if it is missing and
 // the resource allows create on update. created tells which happened.
 func (s *Store) Update(ctx context.Context, namespace, name string, fn TransformFunc, o WriteOptions) (out runtime.Object, created bool, err error) {
+	if s.inner != nil {
+		return s.updateVersioned(ctx, namespace, name, fn, o)
+	}
 	key := s.Key(namespace, name)
 	ctx = context.WithValue(ctx, dryRunKey{}, o.DryRun)
 	var before runtime.Object
@@ -471,6 +488,9 @@ func generateName(base string) string {
 // deleted is false when the object was only marked for deletion (finalizers or a grace
 // period remain); the returned object is then its new state.
 func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1.DeleteOptions, dryRun bool) (out runtime.Object, deleted bool, err error) {
+	if s.inner != nil {
+		return s.deleteVersioned(ctx, namespace, name, opts, dryRun)
+	}
 	if opts == nil {
 		opts = &metav1.DeleteOptions{}
 	}

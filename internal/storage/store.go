@@ -442,7 +442,7 @@ func (s *Store) Watch(ctx context.Context, opts WatchOptions) (*Watcher, error) 
 		start = rv
 	}
 	go w.run(ctx, snapshot, initialEnd, start, s.feed.BookmarkInterval)
-	return &Watcher{w: w}, nil
+	return &Watcher{result: w.result, stop: func() { w.terminate(nil) }}, nil
 }
 
 // leases hands out etcd leases for objects with a TTL, reusing one lease for writes that come
