@@ -255,7 +255,6 @@ func (s *Server) parseListOptions(r *http.Request, req *request) (*listOptions, 
 	return o, nil
 }
 
-
 func (s *Server) list(w http.ResponseWriter, r *http.Request, req *request) {
 	o, err := s.parseListOptions(r, req)
 	if err != nil {
