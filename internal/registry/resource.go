@@ -62,7 +62,8 @@ type Resource struct {
 	FieldLabels []string
 	// IndexField is a selectable field answered from an index (pods: spec.nodeName).
 	IndexField string
-	// TTL returns the object's lifetime in etcd, 0 for none (events: one hour).
+	// TTL returns the lifetime in etcd of an object (nil on updates, which renew it), 0 for
+	// none (events: one hour).
 	TTL func(obj runtime.Object) time.Duration
 	// GracePeriod decides a graceful deletion: the grace period in seconds to wait, given the
 	// one requested (nil if none); 0 deletes at once. Nil means every deletion is immediate.

@@ -288,7 +288,7 @@ func (s *Store) Update(ctx context.Context, namespace, name string, fn Transform
 		out, err := prepare(cur)
 		return out, false, err
 	}
-	out, err = s.storage.Update(ctx, key, prepare, 0)
+	out, err = s.storage.Update(ctx, key, prepare, s.ttl(nil))
 	if apierrors.IsNotFound(err) && (s.R.CreateOnUpdate || o.AllowCreate) && o.Subresource == "" {
 		return s.createFromUpdate(ctx, namespace, name, fn, o)
 	}

@@ -3,6 +3,8 @@ package integration
 import (
 	"testing"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -55,5 +57,28 @@ func TestServedVersions(t *testing.T) {
 	ev1, err := client().EventsV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "regarding.name=p"})
 	if err != nil || len(ev1.Items) != 1 || ev1.Items[0].Note != "hello" {
 		t.Fatalf("events.k8s.io view with a regarding.name selector: %v %+v", err, ev1)
+	}
+}
+
+// TestEventsExpire checks that Events are stored with an etcd lease of about an hour, kept
+// across updates, as upstream's --event-ttl does.
+func TestEventsExpire(t *testing.T) {
+	ctx, ns := ctxT(t), namespace(t)
+	ev, err := client().CoreV1().Events(ns).Create(ctx, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "p", Namespace: ns}, Reason: "R", Message: "m", Count: 1}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Count = 2
+	if _, err := client().CoreV1().Events(ns).Update(ctx, ev, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := shared.Etcd.Get(ctx, "/registry/events/"+ns+"/e")
+	if err != nil || len(resp.Kvs) != 1 || resp.Kvs[0].Lease == 0 {
+		t.Fatalf("event key has no lease: %v %+v", err, resp)
+	}
+	ttl, err := shared.Etcd.TimeToLive(ctx, clientv3.LeaseID(resp.Kvs[0].Lease))
+	if err != nil || ttl.TTL < 3500 || ttl.TTL > 3600+60 {
+		t.Fatalf("event lease TTL %d: %v", ttl.TTL, err)
 	}
 }
