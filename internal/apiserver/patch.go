@@ -19,8 +19,15 @@ import (
 )
 
 // applyPatch applies a patch of the given media type to the JSON of current, using schemaObj
-// (a typed object of the kind) for strategic merge.
-func applyPatch(mediaType string, current, patch []byte, schemaObj runtime.Object) ([]byte, error) {
+// (a typed object of the kind) for strategic merge. A patch that makes the patch library panic
+// (it does, for some malformed strategic merge patches) is refused as unprocessable.
+func applyPatch(mediaType string, current, patch []byte, schemaObj runtime.Object) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "",
+				fmt.Sprintf("the patch could not be applied: %v", r), 0, false)
+		}
+	}()
 	switch mediaType {
 	case mediaJSONPatch:
 		p, err := jsonpatch.DecodePatch(patch)

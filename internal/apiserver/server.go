@@ -2,8 +2,10 @@ package apiserver
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -103,6 +105,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		s.metrics.inflight.Dec()
 		s.metrics.observe(ri, rec.code, s.cfg.Now().Sub(start))
+	}()
+	defer func() {
+		// As upstream's panic filter: a bug in a handler is a 500 for that request, logged.
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.cfg.Log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			if !rec.wroteHeader {
+				s.writeError(rec, r, apierrors.NewInternalError(fmt.Errorf("%v", p)))
+			}
+		}
 	}()
 	if s.cfg.Authenticate != nil {
 		u, ok := s.cfg.Authenticate(r)
