@@ -39,6 +39,8 @@ type Config struct {
 	Version version.Info
 	// Authenticate identifies the caller; ok false means anonymous.
 	Authenticate func(r *http.Request) (User, bool)
+	// Handlers serve extra non-resource paths (exact match) to authenticated callers.
+	Handlers map[string]http.Handler
 	// Checks are the named readiness checks of /readyz (and /livez, /healthz).
 	Checks map[string]func() error
 	// MaxBodyBytes limits request bodies (default 3 MiB).
@@ -137,6 +139,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(rec, http.StatusOK, s.cfg.Version)
 	case p == "/healthz" || p == "/livez" || p == "/readyz" || strings.HasPrefix(p, "/healthz/") || strings.HasPrefix(p, "/livez/") || strings.HasPrefix(p, "/readyz/"):
 		s.serveHealth(rec, r)
+	case s.cfg.Handlers[p] != nil:
+		s.cfg.Handlers[p].ServeHTTP(rec, r)
 	case p == "/metrics":
 		s.metrics.handler.ServeHTTP(rec, r)
 	case strings.HasPrefix(p, "/openapi/"):

@@ -83,7 +83,7 @@ func (r *Registry) add(res *Resource) error {
 }
 
 // Open creates the storage of every resource on feed. Call before feed.Start.
-func (r *Registry) Open(ctx context.Context, client *clientv3.Client, feed *storage.Feed, transformers map[schema.GroupResource]Transformer) error {
+func (r *Registry) Open(ctx context.Context, client *clientv3.Client, feed *storage.Feed, transformers map[schema.GroupResource]storage.Transformer) error {
 	byPrefix := map[string]*storage.Store{}
 	byGVK := map[schema.GroupVersionKind]*Store{}
 	for _, res := range r.resources {
@@ -102,12 +102,13 @@ func (r *Registry) Open(ctx context.Context, client *clientv3.Client, feed *stor
 		if !ok {
 			var err error
 			ss, err = storage.NewStore(ctx, client, feed, storage.ResourceConfig{
-				Resource:   res.GroupResource(),
-				Prefix:     res.EtcdPrefix,
-				Codec:      newProtoCodec(r.Scheme, res.GVK, transformers[res.GroupResource()]),
-				NewFunc:    r.newFunc(res.GVK),
-				Attrs:      st.Attrs,
-				IndexField: res.IndexField,
+				Resource:    res.GroupResource(),
+				Prefix:      res.EtcdPrefix,
+				Codec:       newProtoCodec(r.Scheme, res.GVK),
+				Transformer: transformers[res.GroupResource()],
+				NewFunc:     r.newFunc(res.GVK),
+				Attrs:       st.Attrs,
+				IndexField:  res.IndexField,
 			})
 			if err != nil {
 				return err

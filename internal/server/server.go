@@ -26,6 +26,7 @@ import (
 	"github.com/skiff-project/skiff/internal/allocator"
 	"github.com/skiff-project/skiff/internal/apiserver"
 	"github.com/skiff-project/skiff/internal/defaults"
+	"github.com/skiff-project/skiff/internal/encryption"
 	"github.com/skiff-project/skiff/internal/pki"
 	"github.com/skiff-project/skiff/internal/printers"
 	"github.com/skiff-project/skiff/internal/registry"
@@ -177,14 +178,19 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err != nil {
 		return nil, err
 	}
+	keys, err := encryption.LoadOrCreate(cfg.path("cred", "encryption-config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("secrets encryption keys: %w", err)
+	}
 	feed := storage.NewFeed(client, log)
-	if err := reg.Open(ctx, client, feed, nil); err != nil {
+	if err := reg.Open(ctx, client, feed, map[schema.GroupResource]storage.Transformer{{Resource: "secrets"}: keys}); err != nil {
 		return nil, err
 	}
 	if err := feed.Start(ctx); err != nil {
 		return nil, err
 	}
 	log.Info("watch cache loaded", "revision", feed.Revision(), "resources", len(reg.Resources()))
+	log.Info("secrets encrypted at rest", "provider", "secretbox", "key", keys.Primary())
 
 	ipAlloc = allocator.NewIPs(serviceNet, reg.Store(networkingv1.SchemeGroupVersion.WithResource("ipaddresses")), time.Now().UnixNano())
 	svcStore := reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "services"})
@@ -196,6 +202,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		}
 	}
 
+	encrypt := &secretsEncryption{keys: keys, client: client, store: reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "secrets"})}
+
 	// API server.
 	clientCAs := x509.NewCertPool()
 	clientCAs.AddCert(ca.Cert)
@@ -203,6 +211,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		Registry: reg,
 		Tables:   tables,
 		OpenAPI:  newLazyOpenAPI(reg),
+		Handlers: map[string]http.Handler{SecretsEncryptStatusPath: encrypt, SecretsEncryptRotatePath: encrypt},
 		Version:  version.Info(),
 		Authenticate: func(r *http.Request) (apiserver.User, bool) {
 			return authenticate(r, token)

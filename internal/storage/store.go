@@ -64,13 +64,50 @@ func (s *Store) etcdErr(err error) error {
 	return apierrors.NewInternalError(fmt.Errorf("etcd: %w", err))
 }
 
+// current is the stored state of a key: the object, its encoding before any transformation,
+// its mod revision, and whether the stored bytes are stale (see Transformer).
+type current struct {
+	obj   runtime.Object
+	data  []byte
+	rev   int64
+	stale bool
+}
+
 func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
-	obj, err := s.cfg.Codec.Decode(data)
+	c, err := s.decodeCurrent(data, rev)
+	return c.obj, err
+}
+
+func (s *Store) decodeCurrent(data []byte, rev int64) (current, error) {
+	plain, stale, err := unwrap(s.cfg.Transformer, data)
 	if err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("decode %s: %w", s.cfg.Resource, err))
+		return current{}, apierrors.NewInternalError(fmt.Errorf("decode %s: %w", s.cfg.Resource, err))
+	}
+	obj, err := s.cfg.Codec.Decode(plain)
+	if err != nil {
+		return current{}, apierrors.NewInternalError(fmt.Errorf("decode %s: %w", s.cfg.Resource, err))
 	}
 	setResourceVersion(obj, uint64(rev))
-	return obj, nil
+	return current{obj: obj, data: plain, rev: rev, stale: stale}, nil
+}
+
+func unwrap(t Transformer, data []byte) ([]byte, bool, error) {
+	if t == nil {
+		return data, false, nil
+	}
+	return t.TransformFromStorage(data)
+}
+
+// wrap transforms encoded bytes for storage.
+func (s *Store) wrap(plain []byte) ([]byte, error) {
+	if s.cfg.Transformer == nil {
+		return plain, nil
+	}
+	data, err := s.cfg.Transformer.TransformToStorage(plain)
+	if err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("transform %s for storage: %w", s.cfg.Resource, err))
+	}
+	return data, nil
 }
 
 // encode encodes obj with an empty resourceVersion (etcd's revision is the version).
@@ -119,7 +156,11 @@ func (s *Store) Get(ctx context.Context, key, resourceVersion string) (runtime.O
 // Create stores obj at key if nothing is there, with a TTL if ttl > 0, and returns the stored
 // object with its resourceVersion set.
 func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, ttl int64) (runtime.Object, error) {
-	data, err := s.encode(obj)
+	plain, err := s.encode(obj)
+	if err != nil {
+		return nil, err
+	}
+	data, err := s.wrap(plain)
 	if err != nil {
 		return nil, err
 	}
@@ -158,51 +199,53 @@ type UpdateFunc func(current runtime.Object) (runtime.Object, error)
 // nothing is written and the current object is returned. ttl > 0 attaches a lease.
 func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64) (runtime.Object, error) {
 	k := s.fullKey(key)
-	var cur runtime.Object
-	var curData []byte
-	var curRev int64
+	var cur current
 	fromCache := false
 	if obj, rv, ok := s.cache.get(k); ok {
-		cur, curRev, fromCache = obj, int64(rv), true
-	} else if err := s.readCurrent(ctx, k, &cur, &curData, &curRev); err != nil {
+		cur, fromCache = current{obj: obj, rev: int64(rv)}, true
+	} else if err := s.readCurrent(ctx, k, &cur); err != nil {
 		return nil, err
 	}
 	for {
-		if cur == nil {
+		if cur.obj == nil {
 			return nil, s.notFound(key)
 		}
-		next, err := fn(cur)
+		next, err := fn(cur.obj)
 		if err != nil {
 			// The cached copy may be stale; a precondition failure must be judged on etcd's.
 			if fromCache {
 				fromCache = false
-				if err := s.readCurrent(ctx, k, &cur, &curData, &curRev); err != nil {
+				if err := s.readCurrent(ctx, k, &cur); err != nil {
 					return nil, err
 				}
 				continue
 			}
 			return nil, err
 		}
-		data, err := s.encode(next)
+		plain, err := s.encode(next)
 		if err != nil {
 			return nil, err
 		}
-		if curData == nil {
+		if fromCache {
 			// cur came from the cache; encode it to see whether the update changes anything.
-			if curData, err = s.encode(cur.DeepCopyObject()); err != nil {
+			if cur.data, err = s.encode(cur.obj.DeepCopyObject()); err != nil {
 				return nil, err
 			}
 		}
-		if bytes.Equal(data, curData) {
+		if bytes.Equal(plain, cur.data) && !cur.stale {
 			if fromCache {
 				// Nothing to write as far as the cache knows; make sure etcd agrees.
 				fromCache = false
-				if err := s.readCurrent(ctx, k, &cur, &curData, &curRev); err != nil {
+				if err := s.readCurrent(ctx, k, &cur); err != nil {
 					return nil, err
 				}
 				continue
 			}
-			return cur, nil
+			return cur.obj, nil
+		}
+		data, err := s.wrap(plain)
+		if err != nil {
+			return nil, err
 		}
 		var opts []clientv3.OpOption
 		if ttl > 0 {
@@ -214,7 +257,7 @@ func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64
 		}
 		start := time.Now()
 		resp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(k), "=", curRev)).
+			If(clientv3.Compare(clientv3.ModRevision(k), "=", cur.rev)).
 			Then(clientv3.OpPut(k, string(data), opts...)).
 			Else(clientv3.OpGet(k)).
 			Commit()
@@ -228,32 +271,32 @@ func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64
 			return out, nil
 		}
 		fromCache = false
-		if err := s.fromGet(resp.Responses[0].GetResponseRange().Kvs, &cur, &curData, &curRev); err != nil {
+		if err := s.fromGet(resp.Responses[0].GetResponseRange().Kvs, &cur); err != nil {
 			return nil, err
 		}
 	}
 }
 
-func (s *Store) readCurrent(ctx context.Context, k string, cur *runtime.Object, data *[]byte, rev *int64) error {
+func (s *Store) readCurrent(ctx context.Context, k string, cur *current) error {
 	start := time.Now()
 	resp, err := s.client.Get(ctx, k)
 	s.observe("get", start)
 	if err != nil {
 		return s.etcdErr(err)
 	}
-	return s.fromGet(resp.Kvs, cur, data, rev)
+	return s.fromGet(resp.Kvs, cur)
 }
 
-func (s *Store) fromGet(kvs []*mvccpb.KeyValue, cur *runtime.Object, data *[]byte, rev *int64) error {
+func (s *Store) fromGet(kvs []*mvccpb.KeyValue, cur *current) error {
 	if len(kvs) == 0 {
-		*cur, *data, *rev = nil, []byte{}, 0
+		*cur = current{}
 		return nil
 	}
-	obj, err := s.decode(kvs[0].Value, kvs[0].ModRevision)
+	c, err := s.decodeCurrent(kvs[0].Value, kvs[0].ModRevision)
 	if err != nil {
 		return err
 	}
-	*cur, *data, *rev = obj, kvs[0].Value, kvs[0].ModRevision
+	*cur = c
 	return nil
 }
 
@@ -261,24 +304,22 @@ func (s *Store) fromGet(kvs []*mvccpb.KeyValue, cur *runtime.Object, data *[]byt
 // on a concurrent change. It returns the object as it was, with the deletion's revision.
 func (s *Store) Delete(ctx context.Context, key string, check func(current runtime.Object) error) (runtime.Object, error) {
 	k := s.fullKey(key)
-	var cur runtime.Object
-	var curData []byte
-	var curRev int64
-	if err := s.readCurrent(ctx, k, &cur, &curData, &curRev); err != nil {
+	var cur current
+	if err := s.readCurrent(ctx, k, &cur); err != nil {
 		return nil, err
 	}
 	for {
-		if cur == nil {
+		if cur.obj == nil {
 			return nil, s.notFound(key)
 		}
 		if check != nil {
-			if err := check(cur); err != nil {
+			if err := check(cur.obj); err != nil {
 				return nil, err
 			}
 		}
 		start := time.Now()
 		resp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(k), "=", curRev)).
+			If(clientv3.Compare(clientv3.ModRevision(k), "=", cur.rev)).
 			Then(clientv3.OpDelete(k)).
 			Else(clientv3.OpGet(k)).
 			Commit()
@@ -287,11 +328,11 @@ func (s *Store) Delete(ctx context.Context, key string, check func(current runti
 			return nil, s.etcdErr(err)
 		}
 		if resp.Succeeded {
-			out := cur.DeepCopyObject()
+			out := cur.obj.DeepCopyObject()
 			setResourceVersion(out, uint64(resp.Header.Revision))
 			return out, nil
 		}
-		if err := s.fromGet(resp.Responses[0].GetResponseRange().Kvs, &cur, &curData, &curRev); err != nil {
+		if err := s.fromGet(resp.Responses[0].GetResponseRange().Kvs, &cur); err != nil {
 			return nil, err
 		}
 	}
