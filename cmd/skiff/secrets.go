@@ -65,10 +65,14 @@ func newSecretsEncryptCommand() *cobra.Command {
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use: "status", Short: "Show the active key and how many Secrets it encrypts", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return call(cmd, http.MethodGet, server.SecretsEncryptStatusPath) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return call(cmd, http.MethodGet, server.SecretsEncryptStatusPath)
+		},
 	}, &cobra.Command{
 		Use: "rotate", Short: "Encrypt every Secret with a new key, then forget the old one", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return call(cmd, http.MethodPost, server.SecretsEncryptRotatePath) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return call(cmd, http.MethodPost, server.SecretsEncryptRotatePath)
+		},
 	})
 	return cmd
 }
