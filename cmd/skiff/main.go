@@ -72,6 +72,11 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.ServiceCIDR, "service-cidr", cfg.ServiceCIDR, "service cluster IP range")
 	f.StringVar(&cfg.ClusterDomain, "cluster-domain", cfg.ClusterDomain, "cluster DNS domain")
 	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", cfg.NodeMonitorGracePeriod, "how long a node may miss heartbeats before it is NotReady")
+	f.StringVar(&cfg.AuditLogPath, "audit-log-path", "", "audit log file (default <data-dir>/audit.log)")
+	f.StringVar(&cfg.AuditPolicyFile, "audit-policy-file", "", "Kubernetes audit Policy file (default: Metadata level for every request)")
+	f.IntVar(&cfg.AuditMaxAge, "audit-log-maxage", cfg.AuditMaxAge, "days to keep rotated audit logs")
+	f.IntVar(&cfg.AuditMaxBackup, "audit-log-maxbackup", cfg.AuditMaxBackup, "rotated audit logs to keep")
+	f.IntVar(&cfg.AuditMaxSize, "audit-log-maxsize", cfg.AuditMaxSize, "size in megabytes at which the audit log rotates")
 	f.BoolVar(&cfg.UnsafeNoFsync, "unsafe-no-fsync", false, "run embedded etcd without fsync (tests and benchmarks only: data may be lost on a crash)")
 	return cmd
 }

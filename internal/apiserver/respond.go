@@ -78,6 +78,9 @@ func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, o
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := errorStatus(err)
 	status.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.status = status
+	}
 	if status.Code == http.StatusTooManyRequests || status.Code == http.StatusGatewayTimeout {
 		if status.Details != nil && status.Details.RetryAfterSeconds > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(status.Details.RetryAfterSeconds)))

@@ -2,8 +2,13 @@ package apiserver
 
 import (
 	"context"
+
+	"github.com/google/uuid"
+
 	"fmt"
+	"github.com/skiff-project/skiff/internal/audit"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -14,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/version"
 
 	"github.com/skiff-project/skiff/internal/registry"
@@ -43,6 +49,8 @@ type Config struct {
 	Handlers map[string]http.Handler
 	// Checks are the named readiness checks of /readyz (and /livez, /healthz).
 	Checks map[string]func() error
+	// Audit, if set, receives one event per request at the level its policy chooses.
+	Audit *audit.Log
 	// MaxBodyBytes limits request bodies (default 3 MiB).
 	MaxBodyBytes int64
 	// Log receives one line per failed request.
@@ -103,10 +111,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.cfg.Now()
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 	ri := ParseRequestInfo(r)
+	auditID := r.Header.Get("Audit-ID")
+	if auditID == "" {
+		auditID = uuid.NewString()
+	}
+	rec.Header().Set("Audit-Id", auditID)
+	var user User
 	s.metrics.inflight.Inc()
 	defer func() {
 		s.metrics.inflight.Dec()
 		s.metrics.observe(ri, rec.code, s.cfg.Now().Sub(start))
+		if s.cfg.Audit != nil {
+			s.audit(r, ri, user, auditID, start, rec)
+		}
 	}()
 	defer func() {
 		// As upstream's panic filter: a bug in a handler is a 500 for that request, logged.
@@ -122,6 +139,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if s.cfg.Authenticate != nil {
 		u, ok := s.cfg.Authenticate(r)
+		user = u
 		if !ok && !publicPath(r.URL.Path) {
 			s.writeError(rec, r, apierrors.NewUnauthorized("Unauthorized"))
 			return
@@ -164,6 +182,8 @@ type statusRecorder struct {
 	http.ResponseWriter
 	code        int
 	wroteHeader bool
+	// status is the error Status written, if any (for the audit log).
+	status *metav1.Status
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -236,4 +256,49 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// audit writes the request's audit event, if the policy wants one.
+func (s *Server) audit(r *http.Request, ri *RequestInfo, u User, id string, start time.Time, rec *statusRecorder) {
+	verb := ri.Verb
+	if !ri.IsResourceRequest {
+		verb = strings.ToLower(r.Method)
+	}
+	au := audit.UserInfo{Username: u.Name, Groups: u.Groups}
+	level, omit := s.cfg.Audit.Policy.LevelFor(audit.Attributes{User: au, Verb: verb, Namespace: ri.Namespace, Group: ri.Group,
+		Resource: ri.Resource, Subresource: ri.Subresource, Name: ri.Name, Path: r.URL.Path, IsResource: ri.IsResourceRequest})
+	if level == audit.LevelNone || contains(omit, "ResponseComplete") {
+		return
+	}
+	e := &audit.Event{
+		Level: audit.LevelMetadata, AuditID: types.UID(id), Stage: "ResponseComplete", RequestURI: r.URL.RequestURI(), Verb: verb,
+		User: au, SourceIPs: sourceIPs(r), UserAgent: r.UserAgent(),
+		RequestReceivedTimestamp: metav1.NewMicroTime(start), StageTimestamp: metav1.NewMicroTime(s.cfg.Now()),
+	}
+	if ri.IsResourceRequest {
+		e.ObjectRef = &audit.ObjectReference{Resource: ri.Resource, Namespace: ri.Namespace, Name: ri.Name,
+			APIGroup: ri.Group, APIVersion: ri.Version, Subresource: ri.Subresource}
+	}
+	if rec.status != nil {
+		st := *rec.status
+		st.TypeMeta, st.Details = metav1.TypeMeta{}, nil
+		e.ResponseStatus = &st
+	} else {
+		e.ResponseStatus = &metav1.Status{Code: int32(rec.code)}
+	}
+	s.cfg.Audit.Write(e)
+}
+
+// sourceIPs lists the client's address, after any X-Forwarded-For addresses.
+func sourceIPs(r *http.Request) []string {
+	var ips []string
+	if f := r.Header.Get("X-Forwarded-For"); f != "" {
+		for _, ip := range strings.Split(f, ",") {
+			ips = append(ips, strings.TrimSpace(ip))
+		}
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		ips = append(ips, host)
+	}
+	return ips
 }

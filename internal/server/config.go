@@ -23,6 +23,13 @@ type Config struct {
 	NodeMonitorGracePeriod time.Duration
 	// UnsafeNoFsync runs embedded etcd without fsync; for tests and benchmarks only.
 	UnsafeNoFsync bool
+	// AuditLogPath is the audit log (default <data-dir>/audit.log); AuditPolicyFile, if set,
+	// is a Kubernetes audit Policy (default: Metadata for every request).
+	AuditLogPath    string
+	AuditPolicyFile string
+	AuditMaxAge     int
+	AuditMaxBackup  int
+	AuditMaxSize    int
 }
 
 // DefaultConfig returns the defaults of `skiff server`.
@@ -36,6 +43,9 @@ func DefaultConfig() Config {
 		ServiceCIDR:            "10.43.0.0/16",
 		ClusterDomain:          "cluster.local",
 		NodeMonitorGracePeriod: 50 * time.Second,
+		AuditMaxAge:            30,
+		AuditMaxBackup:         10,
+		AuditMaxSize:           100,
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/skiff-project/skiff/internal/allocator"
 	"github.com/skiff-project/skiff/internal/apiserver"
+	"github.com/skiff-project/skiff/internal/audit"
 	"github.com/skiff-project/skiff/internal/defaults"
 	"github.com/skiff-project/skiff/internal/encryption"
 	"github.com/skiff-project/skiff/internal/pki"
@@ -202,6 +203,22 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		}
 	}
 
+	policy := audit.DefaultPolicy
+	if cfg.AuditPolicyFile != "" {
+		if policy, err = audit.LoadPolicy(cfg.AuditPolicyFile); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.AuditLogPath == "" {
+		cfg.AuditLogPath = cfg.path("audit.log")
+	}
+	auditLog, err := audit.Open(audit.LogOptions{Path: cfg.AuditLogPath, MaxAgeDays: cfg.AuditMaxAge, MaxBackups: cfg.AuditMaxBackup, MaxSizeMB: cfg.AuditMaxSize}, policy)
+	if err != nil {
+		return nil, err
+	}
+	teardown = append(teardown, func() { auditLog.Close() })
+	log.Info("audit log open", "path", cfg.AuditLogPath, "policy", cfg.AuditPolicyFile)
+
 	encrypt := &secretsEncryption{keys: keys, client: client, store: reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "secrets"})}
 
 	// API server.
@@ -210,6 +227,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	api := apiserver.New(apiserver.Config{
 		Registry: reg,
 		Tables:   tables,
+		Audit:    auditLog,
 		OpenAPI:  newLazyOpenAPI(reg),
 		Handlers: map[string]http.Handler{SecretsEncryptStatusPath: encrypt, SecretsEncryptRotatePath: encrypt},
 		Version:  version.Info(),
