@@ -455,6 +455,23 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, req *request) {
 	if req.res.Plural == "namespaces" {
 		ns = ""
 	}
+	if req.res.Virtual != nil {
+		if a, err := meta.Accessor(obj); err == nil && req.res.Namespaced {
+			if a.GetNamespace() != "" && a.GetNamespace() != ns {
+				s.writeError(w, r, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
+				return
+			}
+			a.SetNamespace(ns)
+		}
+		out, err := req.res.Virtual(r.Context(), obj)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out.GetObjectKind().SetGroupVersionKind(req.res.GVK)
+		s.writeObject(w, r, http.StatusCreated, req.out, out)
+		return
+	}
 	out, err := req.store.Create(r.Context(), ns, obj, o)
 	if err != nil {
 		s.writeError(w, r, err)

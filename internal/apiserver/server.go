@@ -31,7 +31,9 @@ type TableFunc func(gk schema.GroupKind, items []runtime.Object, now time.Time, 
 // User is an authenticated caller.
 type User struct {
 	Name   string
+	UID    string
 	Groups []string
+	Extra  map[string][]string
 }
 
 // Config configures the API server's HTTP handler.
@@ -45,6 +47,9 @@ type Config struct {
 	Version version.Info
 	// Authenticate identifies the caller; ok false means anonymous.
 	Authenticate func(r *http.Request) (User, bool)
+	// Authorizer decides what callers may do; nil allows everything an authenticated caller
+	// asks.
+	Authorizer Authorizer
 	// Handlers serve extra non-resource paths (exact match) to authenticated callers.
 	Handlers map[string]http.Handler
 	// Checks are the named readiness checks of /readyz (and /livez, /healthz).
@@ -144,9 +149,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(rec, r, apierrors.NewUnauthorized("Unauthorized"))
 			return
 		}
-		if ok {
-			r = r.WithContext(registry.WithUser(r.Context(), registry.UserInfo{Name: u.Name, Groups: u.Groups}))
+		if !ok {
+			user = User{Name: "system:anonymous", Groups: []string{"system:unauthenticated"}}
 		}
+		if s.cfg.Authorizer != nil && !(publicPath(r.URL.Path) && !ok) {
+			a := attributesOf(r, ri, user)
+			allowed, reason, err := s.cfg.Authorizer.Authorize(r.Context(), a)
+			if err != nil && reason == "" {
+				reason = err.Error()
+			}
+			if !allowed {
+				s.writeError(rec, r, forbidden(a, reason))
+				return
+			}
+		}
+		r = r.WithContext(registry.WithUser(r.Context(), registry.UserInfo{Name: user.Name, UID: user.UID, Groups: user.Groups, Extra: user.Extra}))
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		r = r.WithContext(registry.WithManager(r.Context(), r.URL.Query().Get("fieldManager"), r.Header.Get("User-Agent")))

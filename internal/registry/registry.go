@@ -74,8 +74,11 @@ func (r *Registry) add(res *Resource) error {
 	if !r.Scheme.Recognizes(res.GVK) {
 		return fmt.Errorf("resource %s: kind %s is not in the scheme", gvr, res.GVK)
 	}
-	if res.EtcdPrefix == "" {
+	if res.EtcdPrefix == "" && res.Verbs == nil {
 		res.EtcdPrefix = "/registry/" + res.Plural + "/"
+	}
+	if res.EtcdPrefix == "" {
+		res.EtcdPrefix = "-" // create-only resources are never stored
 	}
 	r.resources = append(r.resources, res)
 	r.byGVR[gvr] = res
@@ -88,6 +91,10 @@ func (r *Registry) Open(ctx context.Context, client *clientv3.Client, feed *stor
 	byGVK := map[schema.GroupVersionKind]*Store{}
 	for _, res := range r.resources {
 		st := &Store{R: res, scheme: r.Scheme, fm: &fieldManagers{}}
+		if res.Virtual != nil || res.EtcdPrefix == "-" {
+			r.stores[res] = st
+			continue
+		}
 		if !res.StorageGVK.Empty() && res.StorageGVK != res.GVK {
 			inner, ok := byGVK[res.StorageGVK]
 			if !ok || inner.R.EtcdPrefix != res.EtcdPrefix {

@@ -74,6 +74,9 @@ type Resource struct {
 	Finalizing func(obj runtime.Object) bool
 	// MarkDeleting updates an object that is marked for deletion (namespaces: phase Terminating).
 	MarkDeleting func(obj runtime.Object)
+	// Virtual, if set, makes this a create-only resource that is never stored (access and
+	// token reviews): a create calls Virtual with the decoded object and answers its result.
+	Virtual func(ctx context.Context, obj runtime.Object) (runtime.Object, error)
 }
 
 // ScaleSpec locates the replica fields behind a scale subresource.

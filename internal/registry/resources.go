@@ -152,6 +152,14 @@ func BuiltinResources() []*Resource {
 			Singular: "validatingadmissionpolicy", Status: true, Generation: true},
 		{GVK: gvk("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding"), Plural: "validatingadmissionpolicybindings",
 			Singular: "validatingadmissionpolicybinding", Generation: true},
+		// create-only reviews; their Virtual handlers are set by the server
+		{GVK: gvk("authentication.k8s.io", "v1", "TokenReview"), Plural: "tokenreviews", Singular: "tokenreview", Verbs: []string{"create"}},
+		{GVK: gvk("authentication.k8s.io", "v1", "SelfSubjectReview"), Plural: "selfsubjectreviews", Singular: "selfsubjectreview", Verbs: []string{"create"}},
+		{GVK: gvk("authorization.k8s.io", "v1", "SubjectAccessReview"), Plural: "subjectaccessreviews", Singular: "subjectaccessreview", Verbs: []string{"create"}},
+		{GVK: gvk("authorization.k8s.io", "v1", "SelfSubjectAccessReview"), Plural: "selfsubjectaccessreviews", Singular: "selfsubjectaccessreview", Verbs: []string{"create"}},
+		{GVK: gvk("authorization.k8s.io", "v1", "LocalSubjectAccessReview"), Plural: "localsubjectaccessreviews", Singular: "localsubjectaccessreview",
+			Namespaced: true, Verbs: []string{"create"}},
+		{GVK: gvk("authorization.k8s.io", "v1", "SelfSubjectRulesReview"), Plural: "selfsubjectrulesreviews", Singular: "selfsubjectrulesreview", Verbs: []string{"create"}},
 		{GVK: gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"), Plural: "customresourcedefinitions", Singular: "customresourcedefinition",
 			ShortNames: []string{"crd", "crds"}, Status: true, Generation: true, EtcdPrefix: "/registry/apiextensions.k8s.io/customresourcedefinitions/"},
 	})

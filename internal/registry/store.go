@@ -43,7 +43,8 @@ type Store struct {
 	// allocation); nil for most resources.
 	Hooks Hooks
 
-	fm *fieldManagers
+	fm        *fieldManagers
+	admission Admission
 	// inner, if set, is the store of the version this resource is stored in (versioned.go).
 	inner *Store
 }
@@ -190,12 +191,19 @@ func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object
 	}
 	s.scheme.Default(obj)
 	obj = s.trackUpdate(ctx, nil, obj, "")
+	obj, err = s.admit(ctx, OperationCreate, "", obj, nil, namespace, a.GetName(), o.DryRun, true)
+	if err != nil {
+		return nil, err
+	}
 	a, _ = meta.Accessor(obj)
 	if s.R.PrepareForCreate != nil {
 		s.R.PrepareForCreate(ctx, obj)
 	}
 	if errs := s.validate(obj, nil); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.R.GVK.GroupKind(), a.GetName(), errs)
+	}
+	if _, err := s.admit(ctx, OperationCreate, "", obj, nil, namespace, a.GetName(), o.DryRun, false); err != nil {
+		return nil, err
 	}
 	undo := func() {}
 	if s.Hooks != nil {
@@ -399,6 +407,10 @@ func (s *Store) prepareUpdate(ctx context.Context, next, cur runtime.Object, nam
 	}
 	s.scheme.Default(next)
 	next = s.trackUpdate(ctx, cur, next, subresource)
+	next, err = s.admit(ctx, OperationUpdate, subresource, next, cur, namespace, name, dryRunFrom(ctx), true)
+	if err != nil {
+		return nil, err
+	}
 	a, _ = meta.Accessor(next)
 	if s.R.PrepareForUpdate != nil {
 		s.R.PrepareForUpdate(ctx, next, cur)
@@ -408,6 +420,9 @@ func (s *Store) prepareUpdate(ctx context.Context, next, cur runtime.Object, nam
 	}
 	if errs := s.validate(next, cur); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.R.GVK.GroupKind(), name, errs)
+	}
+	if _, err := s.admit(ctx, OperationUpdate, subresource, next, cur, namespace, name, dryRunFrom(ctx), false); err != nil {
+		return nil, err
 	}
 	if s.Hooks != nil {
 		if err := s.Hooks.BeforeUpdate(ctx, next, cur, dryRunFrom(ctx)); err != nil {
@@ -504,6 +519,12 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 	}
 	check := func(c runtime.Object) error { return s.checkPreconditions(c, name, opts.Preconditions) }
 	if err := check(cur); err != nil {
+		return nil, false, err
+	}
+	if _, err := s.admit(ctx, OperationDelete, "", nil, cur, namespace, name, dryRun, true); err != nil {
+		return nil, false, err
+	}
+	if _, err := s.admit(ctx, OperationDelete, "", nil, cur, namespace, name, dryRun, false); err != nil {
 		return nil, false, err
 	}
 	ca, _ := meta.Accessor(cur)

@@ -221,6 +221,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 
 	encrypt := &secretsEncryption{keys: keys, client: client, store: reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "secrets"})}
 
+	(&reviews{token: func(t string) (apiserver.User, bool) { return tokenUser(t, token) }}).install(reg)
+
 	// API server.
 	clientCAs := x509.NewCertPool()
 	clientCAs.AddCert(ca.Cert)
@@ -366,9 +368,15 @@ func authenticate(r *http.Request, token pki.Token) (apiserver.User, bool) {
 		return apiserver.User{Name: c.Subject.CommonName, Groups: append(c.Subject.Organization, "system:authenticated")}, true
 	}
 	if h := r.Header.Get("Authorization"); len(h) > 7 && h[:7] == "Bearer " {
-		if h[7:] == token.String() {
-			return apiserver.User{Name: "system:node-join", Groups: []string{"system:bootstrappers", "system:authenticated"}}, true
-		}
+		return tokenUser(h[7:], token)
+	}
+	return apiserver.User{}, false
+}
+
+// tokenUser authenticates a bearer token: today only the join token.
+func tokenUser(t string, token pki.Token) (apiserver.User, bool) {
+	if t == token.String() {
+		return apiserver.User{Name: "system:node-join", Groups: []string{"system:bootstrappers", "system:authenticated"}}, true
 	}
 	return apiserver.User{}, false
 }
