@@ -149,6 +149,13 @@ func newKubelet(cfg Config, client kubernetes.Interface, rt Runtime, clk clock.C
 		}
 	}
 	rt.SetEventHandler(func(uid types.UID, at time.Time) {
+		// Remember changes announced for later: a wake-up may be replaced by an earlier one,
+		// and the worker re-derives the rest from its state.
+		if w := kl.worker(uid); w != nil && at.After(kl.clock.Now()) {
+			w.mu.Lock()
+			w.wakes = append(w.wakes, at)
+			w.mu.Unlock()
+		}
 		kl.sched.schedule(workKey{kl: kl, kind: workPod, uid: uid}, at)
 	})
 	return kl

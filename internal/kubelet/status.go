@@ -160,6 +160,9 @@ func containerStatus(w *podWorker, pod *corev1.Pod, c *corev1.Container, init bo
 		} else if c.ReadinessProbe == nil && started {
 			ready = true
 		}
+		if init && !isSidecar(c) {
+			ready = false
+		}
 		s.Started, s.Ready = ptr.To(started), ready && !stopping
 	case ContainerExited:
 		if cs != nil && cs.waitingReason == ReasonCrashLoopBackOff && cs.backoffFor == cur.ID && !stopping {

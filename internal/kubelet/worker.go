@@ -45,6 +45,8 @@ type podWorker struct {
 	status *corev1.PodStatus // last computed
 	// finished is true once the pod is terminal and its sandbox removed.
 	finished bool
+	// wakes are changes the runtime announced for later.
+	wakes []time.Time
 
 	admitted     bool
 	rejected     bool
@@ -109,15 +111,23 @@ func (kl *Kubelet) syncPod(ctx context.Context, uid types.UID) {
 	if w == nil {
 		return
 	}
+	now := kl.clock.Now()
+	var wake wakeup
 	w.mu.Lock()
 	pod, gone := w.pod, w.gone
+	wakes := w.wakes[:0]
+	for _, t := range w.wakes {
+		if t.After(now) {
+			wakes = append(wakes, t)
+			wake.at(t)
+		}
+	}
+	w.wakes = wakes
 	w.mu.Unlock()
 	if gone {
 		kl.forget(ctx, w)
 		return
 	}
-	now := kl.clock.Now()
-	var wake wakeup
 	ctrs := kl.runPod(ctx, w, pod, now, &wake)
 	status := kl.generatePodStatus(w, pod, ctrs, now)
 	w.mu.Lock()
@@ -329,7 +339,7 @@ func (kl *Kubelet) runContainers(ctx context.Context, w *podWorker, pod *corev1.
 		if isSidecar(c) {
 			switch {
 			case cur == nil:
-				kl.startContainer(ctx, w, pod, c, true, 0)
+				kl.startContainer(ctx, w, pod, c, true, 0, now, wake)
 				return
 			case cur.State == ContainerExited:
 				kl.restart(ctx, w, pod, c, true, cur, now, wake)
@@ -343,7 +353,7 @@ func (kl *Kubelet) runContainers(ctx context.Context, w *podWorker, pod *corev1.
 			continue
 		}
 		if cur == nil {
-			kl.startContainer(ctx, w, pod, c, true, 0)
+			kl.startContainer(ctx, w, pod, c, true, 0, now, wake)
 			return
 		}
 		if cur.State != ContainerExited {
@@ -365,7 +375,7 @@ func (kl *Kubelet) runContainers(ctx context.Context, w *podWorker, pod *corev1.
 		cur, _ := latest(ctrs, c.Name)
 		switch {
 		case cur == nil:
-			kl.startContainer(ctx, w, pod, c, false, 0)
+			kl.startContainer(ctx, w, pod, c, false, 0, now, wake)
 		case cur.State == ContainerRunning:
 			kl.runProbes(ctx, w, pod, c, cur, now, wake)
 		case cur.State == ContainerExited:
@@ -398,7 +408,7 @@ func (kl *Kubelet) restart(ctx context.Context, w *podWorker, pod *corev1.Pod, c
 		return
 	}
 	kl.backoff.Next(key, cur.FinishedAt)
-	kl.startContainer(ctx, w, pod, c, init, cur.Attempt+1)
+	kl.startContainer(ctx, w, pod, c, init, cur.Attempt+1, now, wake)
 }
 
 func formatPod(pod *corev1.Pod) string {
@@ -416,9 +426,12 @@ func containerRef(pod *corev1.Pod, c *corev1.Container, init bool) *corev1.Objec
 }
 
 // startContainer ensures the image, then creates and starts the container.
-func (kl *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1.Pod, c *corev1.Container, init bool, attempt int32) {
+// The next sync follows at once (the next container may start), or after InitialBackOff on
+// failure.
+func (kl *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1.Pod, c *corev1.Container, init bool, attempt int32, now time.Time, wake *wakeup) {
 	ref := containerRef(pod, c, init)
 	cs := w.state(c.Name)
+	wake.at(now.Add(InitialBackOff))
 	if err := kl.ensureImage(ctx, pod, c, ref); err != nil {
 		cs.waitingReason, cs.waitingMessage = ReasonErrImagePull, err.Error()
 		return
@@ -437,6 +450,7 @@ func (kl *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1
 	}
 	kl.recorder.Eventf(ref, corev1.EventTypeNormal, eventStarted, "Container started")
 	cs.waitingReason, cs.waitingMessage = "", ""
+	wake.at(now)
 	// Keep the previous attempt for lastState; older ones go.
 	ctrs := kl.listContainers(ctx, pod.UID)
 	for _, old := range ctrs {
