@@ -38,9 +38,9 @@ const (
 func (kl *Kubelet) initialNode() *corev1.Node {
 	c := &kl.cfg
 	labels := map[string]string{
-		corev1.LabelHostname:   c.NodeName,
-		corev1.LabelOSStable:   c.OS,
-		corev1.LabelArchStable: c.Arch,
+		corev1.LabelHostname:      c.NodeName,
+		corev1.LabelOSStable:      c.OS,
+		corev1.LabelArchStable:    c.Arch,
 		"beta.kubernetes.io/os":   c.OS,
 		"beta.kubernetes.io/arch": c.Arch,
 	}
