@@ -76,7 +76,7 @@ func TestSimulate(t *testing.T) {
 	// A pod bound by hand runs, with an IP from its node's podCIDR, and goes away when deleted.
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec: corev1.PodSpec{NodeName: "sim-7", Containers: []corev1.Container{{Name: "web", Image: "nginx"}}},
+		Spec:       corev1.PodSpec{NodeName: "sim-7", Containers: []corev1.Container{{Name: "web", Image: "nginx"}}},
 	}
 	if _, err := c.CoreV1().Pods("default").Create(bg, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
