@@ -29,7 +29,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newServerCommand(), newVersionCommand(), newSecretsEncryptCommand())
+	root.AddCommand(newServerCommand(), newVersionCommand(), newSecretsEncryptCommand(), newSimulateCommand())
 	return root
 }
 
