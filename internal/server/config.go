@@ -21,6 +21,8 @@ type Config struct {
 	ClusterDomain    string
 	// NodeMonitorGracePeriod is how long a node may go without heartbeats before it is NotReady.
 	NodeMonitorGracePeriod time.Duration
+	// SimulatedNodes runs that many simulated nodes (skiff simulate) inside the server.
+	SimulatedNodes int
 	// UnsafeNoFsync runs embedded etcd without fsync; for tests and benchmarks only.
 	UnsafeNoFsync bool
 	// AuditLogPath is the audit log (default <data-dir>/audit.log); AuditPolicyFile, if set,

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/client-go/rest"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -268,7 +269,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	}
 	go runNamespaceFinalizer(ctx, reg, log)
 
-	cert, err := tls.X509KeyPair(servingCert, servingKey)
+	// The chain includes the CA, so that a joining node can find the CA its token names in the
+	// handshake, before it sends anything.
+	cert, err := tls.X509KeyPair(append(append([]byte{}, servingCert...), ca.CertPEM...), servingKey)
 	if err != nil {
 		return nil, err
 	}
@@ -301,6 +304,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	kubeconfig := cfg.path("admin.kubeconfig")
 	if err := pki.WriteKubeconfig(kubeconfig, url, ca.CertPEM, adminCert, adminKey); err != nil {
 		return nil, fmt.Errorf("admin kubeconfig: %w", err)
+	}
+	loopback := &rest.Config{Host: url, QPS: -1, TLSClientConfig: rest.TLSClientConfig{CAData: ca.CertPEM, CertData: adminCert, KeyData: adminKey}}
+	if err := startComponents(ctx, cfg, loopback, log); err != nil {
+		return nil, err
 	}
 	s := &Server{Config: cfg, Registry: reg, API: api, URL: url, AdminKubeconfig: kubeconfig, Token: token, CAPEM: ca.CertPEM, Etcd: client, Feed: feed, log: log, stopped: stopped}
 	log.Info("skiff server ready", "url", url, "kubeconfig", kubeconfig, "token", cfg.path("token"), "startup", time.Since(begin).Round(time.Millisecond))
