@@ -176,6 +176,21 @@ func (c *Cache) AssumePod(pod *v1.Pod) error {
 	return nil
 }
 
+// AssumePodInfo is AssumePod for an already parsed pod.
+func (c *Cache) AssumePodInfo(pi *framework.PodInfo) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pod := pi.Pod
+	if _, ok := c.pods[pod.UID]; ok {
+		return fmt.Errorf("pod %s/%s (%s) is already in the cache", pod.Namespace, pod.Name, pod.UID)
+	}
+	it := c.item(pod.Spec.NodeName)
+	it.info.AddPodInfo(pi)
+	c.moveToHead(it)
+	c.pods[pod.UID] = &podState{pod: pod, assumed: true}
+	return nil
+}
+
 // FinishBinding starts the expiry clock of an assumed pod whose binding succeeded.
 func (c *Cache) FinishBinding(pod *v1.Pod, now time.Time) {
 	c.mu.Lock()

@@ -36,7 +36,9 @@ type preFilterState struct{ required helper.RequiredNodeAffinity }
 
 func (s *preFilterState) Clone() framework.StateData { return s }
 
-type preScoreState struct{ preferred *helper.PreferredSchedulingTerms }
+type preScoreState struct {
+	preferred *helper.PreferredSchedulingTerms
+}
 
 func (s *preScoreState) Clone() framework.StateData { return s }
 
