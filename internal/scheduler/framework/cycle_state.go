@@ -24,6 +24,8 @@ type CycleState struct {
 	SkipScore  map[string]bool
 	// PodInfo is the parsed pod being scheduled, when the scheduler has it.
 	PodInfo *PodInfo
+	// filters caches the Filter plugins left after PreFilter's skips.
+	filters []FilterPlugin
 }
 
 // NewCycleState returns an empty state.
@@ -44,7 +46,7 @@ func (c *CycleState) Write(key StateKey, d StateData) { c.data[key] = d }
 
 // Clone deep-copies the state through each datum's Clone.
 func (c *CycleState) Clone() *CycleState {
-	n := &CycleState{data: make(map[StateKey]StateData, len(c.data)), SkipFilter: c.SkipFilter, SkipScore: c.SkipScore, PodInfo: c.PodInfo}
+	n := &CycleState{data: make(map[StateKey]StateData, len(c.data)), SkipFilter: c.SkipFilter, SkipScore: c.SkipScore, PodInfo: c.PodInfo, filters: c.filters}
 	for k, v := range c.data {
 		n.data[k] = v.Clone()
 	}

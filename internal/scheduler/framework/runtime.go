@@ -20,6 +20,9 @@ type Framework struct {
 	Weights map[string]int64
 	// Nominator lists pods nominated to nodes (by preemption); may be nil.
 	Nominator *Nominator
+
+	// scoreBuf is reused by RunScore, which therefore must not run concurrently with itself.
+	scoreBuf []NodeScore
 }
 
 // RunPreFilter runs the PreFilter plugins. A plugin returning Skip has its Filter skipped;
@@ -35,15 +38,28 @@ func (f *Framework) RunPreFilter(ctx context.Context, state *CycleState, pod *v1
 			return s.WithPlugin(p.Name())
 		}
 	}
+	state.filters = nil
+	state.filters = f.activeFilters(state)
 	return nil
+}
+
+// activeFilters returns the Filter plugins not skipped in this cycle, computed once.
+func (f *Framework) activeFilters(state *CycleState) []FilterPlugin {
+	if state.filters != nil {
+		return state.filters
+	}
+	l := make([]FilterPlugin, 0, len(f.Filter))
+	for _, p := range f.Filter {
+		if !state.SkipFilter[p.Name()] {
+			l = append(l, p)
+		}
+	}
+	return l
 }
 
 // RunFilter runs the Filter plugins on one node and returns the first failure.
 func (f *Framework) RunFilter(ctx context.Context, state *CycleState, pod *v1.Pod, ni *NodeInfo) *Status {
-	for _, p := range f.Filter {
-		if len(state.SkipFilter) > 0 && state.SkipFilter[p.Name()] {
-			continue
-		}
+	for _, p := range f.activeFilters(state) {
 		if s := p.Filter(ctx, state, pod, ni); !s.IsSuccess() {
 			return s.WithPlugin(p.Name())
 		}
@@ -133,7 +149,7 @@ func (f *Framework) RunPreScore(ctx context.Context, state *CycleState, pod *v1.
 	return nil
 }
 
-// RunScore scores nodes with every enabled Score plugin in parallel, normalizes, weights and
+// RunScore (not safe for concurrent use) scores nodes with every enabled Score plugin in parallel, normalizes, weights and
 // sums. The result is aligned with nodes.
 func (f *Framework) RunScore(ctx context.Context, state *CycleState, pod *v1.Pod, nodes []*NodeInfo) ([]int64, *Status) {
 	plugins := make([]ScorePlugin, 0, len(f.Score))
@@ -142,9 +158,12 @@ func (f *Framework) RunScore(ctx context.Context, state *CycleState, pod *v1.Pod
 			plugins = append(plugins, p)
 		}
 	}
+	if len(f.scoreBuf) < len(plugins)*len(nodes) {
+		f.scoreBuf = make([]NodeScore, len(plugins)*len(nodes))
+	}
 	scores := make([]NodeScoreList, len(plugins))
 	for j := range plugins {
-		scores[j] = make(NodeScoreList, len(nodes))
+		scores[j] = f.scoreBuf[j*len(nodes) : (j+1)*len(nodes)]
 	}
 	var errStatus atomic.Pointer[Status]
 	Parallelize(ctx, Parallelism, len(nodes), func(i int) {

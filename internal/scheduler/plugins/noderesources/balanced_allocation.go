@@ -36,9 +36,23 @@ func (BalancedAllocation) PreScore(_ context.Context, state *framework.CycleStat
 // without are (1 - std of the cpu and memory shares) * 100 with and without the pod.
 func BalancedScore(podCPU, podMem int64, ni *framework.NodeInfo) int64 {
 	a, r := &ni.Allocatable, &ni.Requested
-	with := balance([]int64{r.MilliCPU + podCPU, r.Memory + podMem}, []int64{a.MilliCPU, a.Memory})
-	without := balance([]int64{r.MilliCPU, r.Memory}, []int64{a.MilliCPU, a.Memory})
+	with := balance2(r.MilliCPU+podCPU, a.MilliCPU, r.Memory+podMem, a.Memory)
+	without := balance2(r.MilliCPU, a.MilliCPU, r.Memory, a.Memory)
 	return framework.MaxNodeScore/2 + (framework.MaxNodeScore/2+with-without)/2
+}
+
+// balance2 is balance for cpu and memory without allocating.
+func balance2(r0, a0, r1, a1 int64) int64 {
+	if a0 == 0 || a1 == 0 {
+		return framework.MaxNodeScore
+	}
+	f0, f1 := float64(r0)/float64(a0), float64(r1)/float64(a1)
+	f0, f1 = min(f0, 1), min(f1, 1)
+	std := f0 - f1
+	if std < 0 {
+		std = -std
+	}
+	return int64((1 - std/2) * float64(framework.MaxNodeScore))
 }
 
 func balance(requested, allocatable []int64) int64 {

@@ -98,12 +98,18 @@ func Fits(req *framework.Resource, ni *framework.NodeInfo) []Insufficient {
 }
 
 // Filter rejects a node where the request does not fit, with one reason per resource.
-func (Fit) Filter(_ context.Context, state *framework.CycleState, _ *v1.Pod, ni *framework.NodeInfo) *framework.Status {
-	d, err := state.Read(preFilterKey)
-	if err != nil {
-		return framework.AsStatus(err)
+func (Fit) Filter(_ context.Context, state *framework.CycleState, pod *v1.Pod, ni *framework.NodeInfo) *framework.Status {
+	var req *framework.Resource
+	if state.PodInfo != nil && state.PodInfo.Pod == pod {
+		req = &state.PodInfo.Requests
+	} else {
+		d, err := state.Read(preFilterKey)
+		if err != nil {
+			return framework.AsStatus(err)
+		}
+		req = &d.(*preFilterState).Resource
 	}
-	ins := Fits(&d.(*preFilterState).Resource, ni)
+	ins := Fits(req, ni)
 	if len(ins) == 0 {
 		return nil
 	}
