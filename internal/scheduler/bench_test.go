@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"slices"
 	"sync"
 	"testing"
@@ -80,7 +82,11 @@ func benchPod(i int, workload string) *v1.Pod {
 // BenchmarkScheduler schedules 10,000 pods onto 5,000 nodes in-process with a fake binder, for
 // three workloads, and reports pods/s and the p50/p99 latency from enqueue to binding.
 func BenchmarkScheduler(b *testing.B) {
-	const nodes, pods, zones = 5000, 10000, 10
+	const nodes, zones = 5000, 10
+	pods := 10000
+	if v, err := strconv.Atoi(os.Getenv("SCHED_BENCH_PODS")); err == nil && v > 0 {
+		pods = v
+	}
 	for _, workload := range []string{"plain", "antiaffinity", "spread"} {
 		b.Run(workload, func(b *testing.B) {
 			var lat []time.Duration
