@@ -26,7 +26,9 @@ func rl(cpu, mem string, extra ...string) v1.ResourceList {
 	return l
 }
 
-func ctr(req v1.ResourceList) v1.Container { return v1.Container{Name: "c", Resources: v1.ResourceRequirements{Requests: req}} }
+func ctr(req v1.ResourceList) v1.Container {
+	return v1.Container{Name: "c", Resources: v1.ResourceRequirements{Requests: req}}
+}
 
 func node(cpu, mem, pods string, extra ...string) *framework.NodeInfo {
 	ni := framework.NewNodeInfo()
