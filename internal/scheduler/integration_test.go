@@ -33,7 +33,7 @@ type env struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	s := testserver.Start(t, testserver.Options{})
+	s := testserver.Start(t, testserver.Options{DisableScheduler: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -73,6 +73,7 @@ func (e *env) node(n nodeSpec) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	created.ResourceVersion = "" // node IPAM may have set the podCIDR meanwhile
 	created.Status = v1.NodeStatus{Capacity: res, Allocatable: res, Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue,
 		Reason: "KubeletReady", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}}
 	if _, err := e.client.CoreV1().Nodes().UpdateStatus(e.ctx, created, metav1.UpdateOptions{}); err != nil {
