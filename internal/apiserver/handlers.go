@@ -3,7 +3,6 @@ package apiserver
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -289,10 +288,6 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, req *request) {
 		s.writeObject(w, r, http.StatusOK, req.out, l)
 		return
 	}
-	if req.out.MediaType == mediaJSON && r.URL.Query().Get("pretty") == "" {
-		s.writeJSONList(w, r, req, lm, res.Items)
-		return
-	}
 	list, err := s.reg.Scheme.New(req.res.GVK.GroupVersion().WithKind(req.res.GVK.Kind + "List"))
 	if err != nil {
 		s.writeError(w, r, apierrors.NewInternalError(err))
@@ -308,33 +303,21 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, req *request) {
 		la.SetContinue(lm.Continue)
 		la.SetRemainingItemCount(lm.RemainingItemCount)
 	}
-	s.writeObject(w, r, http.StatusOK, req.out, list)
-}
-
-// writeJSONList streams a JSON list item by item, without building a typed List (which would
-// copy every item).
-func (s *Server) writeJSONList(w http.ResponseWriter, r *http.Request, req *request, lm metav1.ListMeta, items []runtime.Object) {
-	var buf bytes.Buffer
-	lmJSON, _ := json.Marshal(lm)
-	apiVersion := req.res.GVK.GroupVersion().String()
-	fmt.Fprintf(&buf, `{"kind":%q,"apiVersion":%q,"metadata":%s,"items":[`, req.res.GVK.Kind+"List", apiVersion, lmJSON)
-	for i, it := range items {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		if err := s.codecs.json.Encode(it, &buf); err != nil {
-			s.writeError(w, r, apierrors.NewInternalError(err))
-			return
-		}
-		if b := buf.Bytes(); len(b) > 0 && b[len(b)-1] == '\n' {
-			buf.Truncate(buf.Len() - 1)
-		}
+	var enc runtime.Encoder
+	switch {
+	case req.out.MediaType == mediaJSON && r.URL.Query().Get("pretty") == "":
+		enc = s.codecs.streamJSON
+	case req.out.MediaType == mediaProtobuf:
+		enc = s.codecs.streamProtobuf
+	default:
+		s.writeObject(w, r, http.StatusOK, req.out, list)
+		return
 	}
-	buf.WriteString("]}\n")
-	w.Header().Set("Content-Type", mediaJSON)
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	// Lists are encoded item by item straight to the client, so that a large LIST does not
+	// hold a second copy of every object in one buffer.
+	w.Header().Set("Content-Type", req.out.MediaType)
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
+	_ = enc.Encode(list, w)
 }
 
 // writeOptions reads dryRun from the query.

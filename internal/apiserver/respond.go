@@ -21,20 +21,25 @@ type codecs struct {
 	strictJSON, strictYAML *json.Serializer
 	protobuf               *protobuf.Serializer
 	rawProtobuf            *protobuf.RawSerializer
-	scheme                 *runtime.Scheme
+	// streamJSON and streamProtobuf encode lists item by item straight to the response.
+	streamJSON     *json.Serializer
+	streamProtobuf *protobuf.Serializer
+	scheme         *runtime.Scheme
 }
 
 func newCodecs(scheme *runtime.Scheme) *codecs {
 	mf := json.DefaultMetaFactory
 	return &codecs{
-		json:        json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{}),
-		jsonPretty:  json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Pretty: true}),
-		yaml:        json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Yaml: true}),
-		strictJSON:  json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Strict: true}),
-		strictYAML:  json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Yaml: true, Strict: true}),
-		protobuf:    protobuf.NewSerializer(scheme, scheme),
-		rawProtobuf: protobuf.NewRawSerializer(scheme, scheme),
-		scheme:      scheme,
+		json:           json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{}),
+		jsonPretty:     json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Pretty: true}),
+		yaml:           json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Yaml: true}),
+		strictJSON:     json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Strict: true}),
+		strictYAML:     json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Yaml: true, Strict: true}),
+		protobuf:       protobuf.NewSerializer(scheme, scheme),
+		rawProtobuf:    protobuf.NewRawSerializer(scheme, scheme),
+		streamJSON:     json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{StreamingCollectionsEncoding: true}),
+		streamProtobuf: protobuf.NewSerializerWithOptions(scheme, scheme, protobuf.SerializerOptions{StreamingCollectionsEncoding: true}),
+		scheme:         scheme,
 	}
 }
 
