@@ -56,6 +56,8 @@ type Resource struct {
 	// Validate and ValidateUpdate return the object's errors beyond ObjectMeta's.
 	Validate       func(obj runtime.Object) field.ErrorList
 	ValidateUpdate func(obj, old runtime.Object) field.ErrorList
+	// ValidateStatusUpdate checks writes to the status subresource.
+	ValidateStatusUpdate func(obj, old runtime.Object) field.ErrorList
 	// Fields returns the resource's selectable fields beyond metadata.name and
 	// metadata.namespace; FieldLabels lists their names (for 400s on unknown ones).
 	Fields      func(obj runtime.Object) fields.Set

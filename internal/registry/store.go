@@ -239,6 +239,12 @@ func (s *Store) checkNamespace(a metav1.Object, namespace string) error {
 }
 
 func (s *Store) validate(obj, old runtime.Object) field.ErrorList {
+	return s.validateSub(obj, old, "")
+}
+
+// validateSub validates a write to subresource (a status write is checked with the status
+// rules, which allow what only the status writer may change).
+func (s *Store) validateSub(obj, old runtime.Object, subresource string) field.ErrorList {
 	a, _ := meta.Accessor(obj)
 	nameFn := s.R.NameValidation
 	if nameFn == nil {
@@ -255,7 +261,9 @@ func (s *Store) validate(obj, old runtime.Object) field.ErrorList {
 	oa, _ := meta.Accessor(old)
 	errs = apivalidation.ValidateObjectMetaAccessorUpdate(a, oa, field.NewPath("metadata"))
 	errs = append(errs, apivalidation.ValidateObjectMetaAccessor(a, s.R.Namespaced, nameFn, field.NewPath("metadata"))...)
-	if s.R.ValidateUpdate != nil {
+	if subresource == "status" && s.R.ValidateStatusUpdate != nil {
+		errs = append(errs, s.R.ValidateStatusUpdate(obj, old)...)
+	} else if s.R.ValidateUpdate != nil {
 		errs = append(errs, s.R.ValidateUpdate(obj, old)...)
 	} else if s.R.Validate != nil {
 		errs = append(errs, s.R.Validate(obj)...)
@@ -421,7 +429,7 @@ func (s *Store) prepareUpdate(ctx context.Context, next, cur runtime.Object, nam
 	// pods/binding sets spec.nodeName, which pod update validation forbids; upstream's binding
 	// writes storage directly without it, checking only what bind() already checks.
 	if subresource != "binding" {
-		if errs := s.validate(next, cur); len(errs) > 0 {
+		if errs := s.validateSub(next, cur, subresource); len(errs) > 0 {
 			return nil, apierrors.NewInvalid(s.R.GVK.GroupKind(), name, errs)
 		}
 	}

@@ -145,6 +145,9 @@ func withStrategies(rs []*Resource) []*Resource {
 		if r.ValidateUpdate == nil {
 			r.ValidateUpdate = validation.ValidateUpdate
 		}
+		if r.ValidateStatusUpdate == nil {
+			r.ValidateStatusUpdate = validation.ValidateStatusUpdate
+		}
 	}
 	return rs
 }
