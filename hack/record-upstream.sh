@@ -45,17 +45,23 @@ done
 work=$(mktemp -d /tmp/record-upstream.XXXXXX)
 pids=()
 cleanup() {
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
+	# The API server first, while etcd still answers, then etcd; each gets 10 seconds.
+	local i pid
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		pid=${pids[i]}
+		kill "$pid" 2>/dev/null || continue
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-log() { echo "--- $*" >&2; }
+log() { echo "--- $(date +%T) $*" >&2; }
 
 # --- certificates -------------------------------------------------------------------------------
 pki=$work/pki
@@ -147,9 +153,7 @@ resource() {
 # of its Table in $work/tables ("RESOURCE URL").
 collection() {
 	local av kind ns prefix res namespaced
-	av=$(yq -r .apiVersion "$1")
-	kind=$(yq -r .kind "$1")
-	ns=$(yq -r '.metadata.namespace // "upstream-test"' "$1")
+	read -r av kind ns < <(yq -r '"\(.apiVersion) \(.kind) \(.metadata.namespace // "upstream-test")"' "$1")
 	if [[ $av == */* ]]; then prefix=$base/apis/$av; else prefix=$base/api/$av; fi
 	read -r res namespaced < <(resource "$av" "$kind") || true
 	if [[ -z $res ]]; then
@@ -181,12 +185,6 @@ settle() {
 		echo "$0: $2 was not established" >&2
 		return 1
 		;;
-	ValidatingAdmissionPolicy)
-		for i in $(seq 1 50); do
-			kcurl "$2" | jq -e '.status.observedGeneration' >/dev/null && return
-			sleep 0.2
-		done
-		;;
 	esac
 }
 
@@ -205,8 +203,9 @@ for f in "$data"/manifests/*.yaml; do
 		exit 1
 	fi
 	obj=$url/$(jq -r .metadata.name "$work/out.json")
-	settle "$(yq -r .kind "$f")" "$obj"
+	settle "$(jq -r .kind "$work/out.json")" "$obj"
 	kcurl -H 'Accept: application/json' "$obj" | jq . >"$data/defaulted/$name.json"
+	log "created $name"
 	count=$((count + 1))
 done
 log "recorded $count defaulted objects"
