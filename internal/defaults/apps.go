@@ -110,6 +110,9 @@ func defaultStatefulSet(ss *appsv1.StatefulSet) {
 	}
 	defaultPodSpecTree(&ss.Spec.Template.Spec)
 	for i := range ss.Spec.VolumeClaimTemplates {
-		defaultPersistentVolumeClaim(&ss.Spec.VolumeClaimTemplates[i])
+		t := &ss.Spec.VolumeClaimTemplates[i]
+		defaultPersistentVolumeClaim(t)
+		// Upstream's apps/v1 conversion writes the templates' apiVersion and kind (kubernetes#87583).
+		t.APIVersion, t.Kind = "v1", "PersistentVolumeClaim"
 	}
 }

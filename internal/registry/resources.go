@@ -95,7 +95,7 @@ func BuiltinResources() []*Resource {
 
 		// autoscaling/v2 (stored as v2, as upstream does)
 		{GVK: gvk("autoscaling", "v2", "HorizontalPodAutoscaler"), Plural: "horizontalpodautoscalers", Singular: "horizontalpodautoscaler",
-			Namespaced: true, ShortNames: []string{"hpa"}, Categories: all, Status: true},
+			Namespaced: true, ShortNames: []string{"hpa"}, Categories: all, Status: true, Generation: true},
 
 		// networking.k8s.io/v1
 		{GVK: gvk("networking.k8s.io", "v1", "Ingress"), Plural: "ingresses", Singular: "ingress", Namespaced: true, ShortNames: []string{"ing"},
