@@ -29,7 +29,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newServerCommand(), newVersionCommand())
+	root.AddCommand(newServerCommand(), newVersionCommand(), newSecretsEncryptCommand(), newSimulateCommand())
 	return root
 }
 
@@ -72,6 +72,12 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.ServiceCIDR, "service-cidr", cfg.ServiceCIDR, "service cluster IP range")
 	f.StringVar(&cfg.ClusterDomain, "cluster-domain", cfg.ClusterDomain, "cluster DNS domain")
 	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", cfg.NodeMonitorGracePeriod, "how long a node may miss heartbeats before it is NotReady")
+	f.StringVar(&cfg.AuditLogPath, "audit-log-path", "", "audit log file (default <data-dir>/audit.log)")
+	f.StringVar(&cfg.AuditPolicyFile, "audit-policy-file", "", "Kubernetes audit Policy file (default: Metadata level for every request)")
+	f.IntVar(&cfg.AuditMaxAge, "audit-log-maxage", cfg.AuditMaxAge, "days to keep rotated audit logs")
+	f.IntVar(&cfg.AuditMaxBackup, "audit-log-maxbackup", cfg.AuditMaxBackup, "rotated audit logs to keep")
+	f.IntVar(&cfg.AuditMaxSize, "audit-log-maxsize", cfg.AuditMaxSize, "size in megabytes at which the audit log rotates")
+	f.IntVar(&cfg.SimulatedNodes, "simulated-nodes", 0, "run this many simulated nodes (fake runtime) in the server, for a demo cluster")
 	f.BoolVar(&cfg.UnsafeNoFsync, "unsafe-no-fsync", false, "run embedded etcd without fsync (tests and benchmarks only: data may be lost on a crash)")
 	return cmd
 }

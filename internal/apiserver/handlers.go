@@ -206,10 +206,15 @@ func (s *Server) parseListOptions(r *http.Request, req *request) (*listOptions, 
 		if err != nil {
 			return nil, apierrors.NewBadRequest(err.Error())
 		}
-		for _, req2 := range sel.Requirements() {
-			if !s.fieldSupported(req.res, req2.Field) {
-				return nil, apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", req2.Field))
+		sel, err = sel.Transform(func(f, v string) (string, string, error) {
+			stored, ok := req.res.FieldLabel(f)
+			if !ok {
+				return "", "", fmt.Errorf("field label not supported: %s", f)
 			}
+			return stored, v, nil
+		})
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
 		}
 		o.Predicate.Field = sel
 	}
@@ -248,18 +253,6 @@ func (s *Server) parseListOptions(r *http.Request, req *request) (*listOptions, 
 		return nil, invalidListOptions(errs)
 	}
 	return o, nil
-}
-
-func (s *Server) fieldSupported(res *registry.Resource, f string) bool {
-	if f == "metadata.name" || (f == "metadata.namespace" && (res.Namespaced || res.Plural == "namespaces")) {
-		return true
-	}
-	for _, l := range res.FieldLabels {
-		if l == f {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, req *request) {
@@ -461,6 +454,23 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, req *request) {
 	ns := req.ri.Namespace
 	if req.res.Plural == "namespaces" {
 		ns = ""
+	}
+	if req.res.Virtual != nil {
+		if a, err := meta.Accessor(obj); err == nil && req.res.Namespaced {
+			if a.GetNamespace() != "" && a.GetNamespace() != ns {
+				s.writeError(w, r, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
+				return
+			}
+			a.SetNamespace(ns)
+		}
+		out, err := req.res.Virtual(r.Context(), obj)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out.GetObjectKind().SetGroupVersionKind(req.res.GVK)
+		s.writeObject(w, r, http.StatusCreated, req.out, out)
+		return
 	}
 	out, err := req.store.Create(r.Context(), ns, obj, o)
 	if err != nil {

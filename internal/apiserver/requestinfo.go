@@ -57,10 +57,11 @@ func ParseRequestInfo(r *http.Request) *RequestInfo {
 	ri.IsResourceRequest = true
 	// namespaces/{ns}/{resource}... addresses a namespaced resource; namespaces and
 	// namespaces/{name}[/sub] address the namespace itself.
-	if parts[0] == "namespaces" && len(parts) >= 3 {
+	// namespaces/{ns}/status and namespaces/{ns}/finalize are the namespace's own subresources.
+	if parts[0] == "namespaces" && len(parts) >= 3 && parts[2] != "status" && parts[2] != "finalize" {
 		ri.Namespace = parts[1]
 		parts = parts[2:]
-	} else if parts[0] == "namespaces" && len(parts) == 2 {
+	} else if parts[0] == "namespaces" && len(parts) >= 2 {
 		ri.Namespace = parts[1]
 	}
 	ri.Parts = parts

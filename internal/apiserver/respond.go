@@ -20,19 +20,21 @@ type codecs struct {
 	json, jsonPretty, yaml *json.Serializer
 	strictJSON, strictYAML *json.Serializer
 	protobuf               *protobuf.Serializer
+	rawProtobuf            *protobuf.RawSerializer
 	scheme                 *runtime.Scheme
 }
 
 func newCodecs(scheme *runtime.Scheme) *codecs {
 	mf := json.DefaultMetaFactory
 	return &codecs{
-		json:       json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{}),
-		jsonPretty: json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Pretty: true}),
-		yaml:       json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Yaml: true}),
-		strictJSON: json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Strict: true}),
-		strictYAML: json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Yaml: true, Strict: true}),
-		protobuf:   protobuf.NewSerializer(scheme, scheme),
-		scheme:     scheme,
+		json:        json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{}),
+		jsonPretty:  json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Pretty: true}),
+		yaml:        json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Yaml: true}),
+		strictJSON:  json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Strict: true}),
+		strictYAML:  json.NewSerializerWithOptions(mf, scheme, scheme, json.SerializerOptions{Yaml: true, Strict: true}),
+		protobuf:    protobuf.NewSerializer(scheme, scheme),
+		rawProtobuf: protobuf.NewRawSerializer(scheme, scheme),
+		scheme:      scheme,
 	}
 }
 
@@ -78,6 +80,9 @@ func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, o
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := errorStatus(err)
 	status.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.status = status
+	}
 	if status.Code == http.StatusTooManyRequests || status.Code == http.StatusGatewayTimeout {
 		if status.Details != nil && status.Details.RetryAfterSeconds > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(status.Details.RetryAfterSeconds)))

@@ -2,8 +2,15 @@ package apiserver
 
 import (
 	"context"
+
+	"github.com/google/uuid"
+
+	"fmt"
+	"github.com/skiff-project/skiff/internal/audit"
 	"log/slog"
+	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/version"
 
 	"github.com/skiff-project/skiff/internal/registry"
@@ -23,7 +31,9 @@ type TableFunc func(gk schema.GroupKind, items []runtime.Object, now time.Time, 
 // User is an authenticated caller.
 type User struct {
 	Name   string
+	UID    string
 	Groups []string
+	Extra  map[string][]string
 }
 
 // Config configures the API server's HTTP handler.
@@ -37,8 +47,15 @@ type Config struct {
 	Version version.Info
 	// Authenticate identifies the caller; ok false means anonymous.
 	Authenticate func(r *http.Request) (User, bool)
+	// Authorizer decides what callers may do; nil allows everything an authenticated caller
+	// asks.
+	Authorizer Authorizer
+	// Handlers serve extra non-resource paths (exact match) to authenticated callers.
+	Handlers map[string]http.Handler
 	// Checks are the named readiness checks of /readyz (and /livez, /healthz).
 	Checks map[string]func() error
+	// Audit, if set, receives one event per request at the level its policy chooses.
+	Audit *audit.Log
 	// MaxBodyBytes limits request bodies (default 3 MiB).
 	MaxBodyBytes int64
 	// Log receives one line per failed request.
@@ -99,20 +116,57 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.cfg.Now()
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 	ri := ParseRequestInfo(r)
+	auditID := r.Header.Get("Audit-ID")
+	if auditID == "" {
+		auditID = uuid.NewString()
+	}
+	rec.Header().Set("Audit-Id", auditID)
+	var user User
 	s.metrics.inflight.Inc()
 	defer func() {
 		s.metrics.inflight.Dec()
 		s.metrics.observe(ri, rec.code, s.cfg.Now().Sub(start))
+		if s.cfg.Audit != nil {
+			s.audit(r, ri, user, auditID, start, rec)
+		}
+	}()
+	defer func() {
+		// As upstream's panic filter: a bug in a handler is a 500 for that request, logged.
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.cfg.Log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			if !rec.wroteHeader {
+				s.writeError(rec, r, apierrors.NewInternalError(fmt.Errorf("%v", p)))
+			}
+		}
 	}()
 	if s.cfg.Authenticate != nil {
 		u, ok := s.cfg.Authenticate(r)
+		user = u
 		if !ok && !publicPath(r.URL.Path) {
 			s.writeError(rec, r, apierrors.NewUnauthorized("Unauthorized"))
 			return
 		}
-		if ok {
-			r = r.WithContext(registry.WithUser(r.Context(), registry.UserInfo{Name: u.Name, Groups: u.Groups}))
+		if !ok {
+			user = User{Name: "system:anonymous", Groups: []string{"system:unauthenticated"}}
 		}
+		if s.cfg.Authorizer != nil && !(publicPath(r.URL.Path) && !ok) {
+			a := attributesOf(r, ri, user)
+			allowed, reason, err := s.cfg.Authorizer.Authorize(r.Context(), a)
+			if err != nil && reason == "" {
+				reason = err.Error()
+			}
+			if !allowed {
+				s.writeError(rec, r, forbidden(a, reason))
+				return
+			}
+		}
+		r = r.WithContext(registry.WithUser(r.Context(), registry.UserInfo{Name: user.Name, UID: user.UID, Groups: user.Groups, Extra: user.Extra}))
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		r = r.WithContext(registry.WithManager(r.Context(), r.URL.Query().Get("fieldManager"), r.Header.Get("User-Agent")))
 	}
 	p := r.URL.Path
 	switch {
@@ -120,6 +174,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(rec, http.StatusOK, s.cfg.Version)
 	case p == "/healthz" || p == "/livez" || p == "/readyz" || strings.HasPrefix(p, "/healthz/") || strings.HasPrefix(p, "/livez/") || strings.HasPrefix(p, "/readyz/"):
 		s.serveHealth(rec, r)
+	case s.cfg.Handlers[p] != nil:
+		s.cfg.Handlers[p].ServeHTTP(rec, r)
 	case p == "/metrics":
 		s.metrics.handler.ServeHTTP(rec, r)
 	case strings.HasPrefix(p, "/openapi/"):
@@ -143,6 +199,8 @@ type statusRecorder struct {
 	http.ResponseWriter
 	code        int
 	wroteHeader bool
+	// status is the error Status written, if any (for the audit log).
+	status *metav1.Status
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -215,4 +273,49 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// audit writes the request's audit event, if the policy wants one.
+func (s *Server) audit(r *http.Request, ri *RequestInfo, u User, id string, start time.Time, rec *statusRecorder) {
+	verb := ri.Verb
+	if !ri.IsResourceRequest {
+		verb = strings.ToLower(r.Method)
+	}
+	au := audit.UserInfo{Username: u.Name, Groups: u.Groups}
+	level, omit := s.cfg.Audit.Policy.LevelFor(audit.Attributes{User: au, Verb: verb, Namespace: ri.Namespace, Group: ri.Group,
+		Resource: ri.Resource, Subresource: ri.Subresource, Name: ri.Name, Path: r.URL.Path, IsResource: ri.IsResourceRequest})
+	if level == audit.LevelNone || contains(omit, "ResponseComplete") {
+		return
+	}
+	e := &audit.Event{
+		Level: audit.LevelMetadata, AuditID: types.UID(id), Stage: "ResponseComplete", RequestURI: r.URL.RequestURI(), Verb: verb,
+		User: au, SourceIPs: sourceIPs(r), UserAgent: r.UserAgent(),
+		RequestReceivedTimestamp: metav1.NewMicroTime(start), StageTimestamp: metav1.NewMicroTime(s.cfg.Now()),
+	}
+	if ri.IsResourceRequest {
+		e.ObjectRef = &audit.ObjectReference{Resource: ri.Resource, Namespace: ri.Namespace, Name: ri.Name,
+			APIGroup: ri.Group, APIVersion: ri.Version, Subresource: ri.Subresource}
+	}
+	if rec.status != nil {
+		st := *rec.status
+		st.TypeMeta, st.Details = metav1.TypeMeta{}, nil
+		e.ResponseStatus = &st
+	} else {
+		e.ResponseStatus = &metav1.Status{Code: int32(rec.code)}
+	}
+	s.cfg.Audit.Write(e)
+}
+
+// sourceIPs lists the client's address, after any X-Forwarded-For addresses.
+func sourceIPs(r *http.Request) []string {
+	var ips []string
+	if f := r.Header.Get("X-Forwarded-For"); f != "" {
+		for _, ip := range strings.Split(f, ",") {
+			ips = append(ips, strings.TrimSpace(ip))
+		}
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		ips = append(ips, host)
+	}
+	return ips
 }

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/rand"
 	"net/http"
 	"strconv"
@@ -84,8 +85,18 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, req *request) {
 	}
 }
 
+// watchProtobuf reports whether a watch is streamed as length-prefixed protobuf frames, which
+// clients get when protobuf is the type they prefer (client-go's typed clients and informers).
+func watchProtobuf(req *request) bool {
+	return req.out.MediaType == mediaProtobuf && req.out.As == ""
+}
+
 func (s *Server) startWatchResponse(w http.ResponseWriter, req *request) {
-	w.Header().Set("Content-Type", mediaJSON)
+	if watchProtobuf(req) {
+		w.Header().Set("Content-Type", mediaProtobuf+";stream=watch")
+	} else {
+		w.Header().Set("Content-Type", mediaJSON)
+	}
 	w.Header().Set("Cache-Control", "no-cache, private")
 	w.WriteHeader(http.StatusOK)
 	if f, ok := w.(http.Flusher); ok {
@@ -96,6 +107,9 @@ func (s *Server) startWatchResponse(w http.ResponseWriter, req *request) {
 // writeWatchFrame writes one {"type":...,"object":...} frame and flushes it. Objects are
 // encoded once per content type and shared between watchers; Tables are per watcher.
 func (s *Server) writeWatchFrame(w http.ResponseWriter, req *request, ev storage.WatchEvent, first bool) error {
+	if watchProtobuf(req) {
+		return s.writeProtobufFrame(w, req, ev)
+	}
 	var obj []byte
 	var err error
 	switch {
@@ -126,6 +140,40 @@ func (s *Server) writeWatchFrame(w http.ResponseWriter, req *request, ev storage
 	buf.Write(bytes.TrimRight(obj, "\n"))
 	buf.WriteString("}\n")
 	if _, err := w.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return nil
+}
+
+// writeProtobufFrame writes one watch event as upstream's protobuf stream does: a 4-byte
+// big-endian length, then a metav1.WatchEvent (without the k8s envelope) whose object is the
+// enveloped protobuf encoding of the object, shared between watchers.
+func (s *Server) writeProtobufFrame(w http.ResponseWriter, req *request, ev storage.WatchEvent) error {
+	var obj []byte
+	var err error
+	switch ev.Type {
+	case storage.Error:
+		obj, err = s.codecs.encode(mediaProtobuf, ev.Object)
+	case storage.Bookmark:
+		ev.Object.GetObjectKind().SetGroupVersionKind(req.res.GVK)
+		obj, err = s.codecs.encode(mediaProtobuf, ev.Object)
+	default:
+		obj, err = ev.Encoded(mediaProtobuf, func(o runtime.Object) ([]byte, error) { return s.codecs.encode(mediaProtobuf, o) })
+	}
+	if err != nil {
+		return err
+	}
+	var frame bytes.Buffer
+	frame.Write([]byte{0, 0, 0, 0})
+	if err := s.codecs.rawProtobuf.Encode(&metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: obj}}, &frame); err != nil {
+		return err
+	}
+	b := frame.Bytes()
+	binary.BigEndian.PutUint32(b[:4], uint32(len(b)-4))
+	if _, err := w.Write(b); err != nil {
 		return err
 	}
 	if f, ok := w.(http.Flusher); ok {

@@ -9,22 +9,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 )
 
-// Transformer transforms stored bytes, for encryption at rest. The zero value of a Resource's
-// codec uses none.
-type Transformer interface {
-	TransformToStorage(data []byte) ([]byte, error)
-	TransformFromStorage(data []byte) ([]byte, error)
-}
-
 // protoCodec stores built-in kinds as protobuf in upstream's k8s\0 envelope.
 type protoCodec struct {
-	gvk         schema.GroupVersionKind
-	serializer  *protobuf.Serializer
-	transformer Transformer
+	gvk        schema.GroupVersionKind
+	serializer *protobuf.Serializer
 }
 
-func newProtoCodec(scheme *runtime.Scheme, gvk schema.GroupVersionKind, t Transformer) *protoCodec {
-	return &protoCodec{gvk: gvk, serializer: protobuf.NewSerializer(scheme, scheme), transformer: t}
+func newProtoCodec(scheme *runtime.Scheme, gvk schema.GroupVersionKind) *protoCodec {
+	return &protoCodec{gvk: gvk, serializer: protobuf.NewSerializer(scheme, scheme)}
 }
 
 func (c *protoCodec) Encode(obj runtime.Object) ([]byte, error) {
@@ -33,19 +25,10 @@ func (c *protoCodec) Encode(obj runtime.Object) ([]byte, error) {
 	if err := c.serializer.Encode(obj, &buf); err != nil {
 		return nil, err
 	}
-	if c.transformer != nil {
-		return c.transformer.TransformToStorage(buf.Bytes())
-	}
 	return buf.Bytes(), nil
 }
 
 func (c *protoCodec) Decode(data []byte) (runtime.Object, error) {
-	if c.transformer != nil {
-		var err error
-		if data, err = c.transformer.TransformFromStorage(data); err != nil {
-			return nil, err
-		}
-	}
 	obj, gvk, err := c.serializer.Decode(data, nil, nil)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
+	"github.com/skiff-project/skiff/internal/conversion"
 	"github.com/skiff-project/skiff/internal/storage"
 )
 
@@ -28,6 +29,9 @@ func NewScheme() (*runtime.Scheme, error) {
 	}
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
 	if err := metav1.AddMetaToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := conversion.AddToScheme(s); err != nil {
 		return nil, err
 	}
 	// Options may name meta.k8s.io/v1 as their group-version (kubectl's DeleteOptions do).
@@ -70,8 +74,11 @@ func (r *Registry) add(res *Resource) error {
 	if !r.Scheme.Recognizes(res.GVK) {
 		return fmt.Errorf("resource %s: kind %s is not in the scheme", gvr, res.GVK)
 	}
-	if res.EtcdPrefix == "" {
+	if res.EtcdPrefix == "" && res.Verbs == nil {
 		res.EtcdPrefix = "/registry/" + res.Plural + "/"
+	}
+	if res.EtcdPrefix == "" {
+		res.EtcdPrefix = "-" // create-only resources are never stored
 	}
 	r.resources = append(r.resources, res)
 	r.byGVR[gvr] = res
@@ -79,20 +86,36 @@ func (r *Registry) add(res *Resource) error {
 }
 
 // Open creates the storage of every resource on feed. Call before feed.Start.
-func (r *Registry) Open(ctx context.Context, client *clientv3.Client, feed *storage.Feed, transformers map[schema.GroupResource]Transformer) error {
+func (r *Registry) Open(ctx context.Context, client *clientv3.Client, feed *storage.Feed, transformers map[schema.GroupResource]storage.Transformer) error {
 	byPrefix := map[string]*storage.Store{}
+	byGVK := map[schema.GroupVersionKind]*Store{}
 	for _, res := range r.resources {
-		st := &Store{R: res, scheme: r.Scheme}
+		st := &Store{R: res, scheme: r.Scheme, fm: &fieldManagers{}}
+		if res.Virtual != nil || res.EtcdPrefix == "-" {
+			r.stores[res] = st
+			continue
+		}
+		if !res.StorageGVK.Empty() && res.StorageGVK != res.GVK {
+			inner, ok := byGVK[res.StorageGVK]
+			if !ok || inner.R.EtcdPrefix != res.EtcdPrefix {
+				return fmt.Errorf("resource %s: its storage kind %s must be served, at prefix %s, before it", res.GroupVersionResource(), res.StorageGVK, res.EtcdPrefix)
+			}
+			st.inner, st.storage = inner, inner.storage
+			r.stores[res] = st
+			continue
+		}
+		byGVK[res.GVK] = st
 		ss, ok := byPrefix[res.EtcdPrefix]
 		if !ok {
 			var err error
 			ss, err = storage.NewStore(ctx, client, feed, storage.ResourceConfig{
-				Resource:   res.GroupResource(),
-				Prefix:     res.EtcdPrefix,
-				Codec:      newProtoCodec(r.Scheme, res.GVK, transformers[res.GroupResource()]),
-				NewFunc:    r.newFunc(res.GVK),
-				Attrs:      st.Attrs,
-				IndexField: res.IndexField,
+				Resource:    res.GroupResource(),
+				Prefix:      res.EtcdPrefix,
+				Codec:       newProtoCodec(r.Scheme, res.GVK),
+				Transformer: transformers[res.GroupResource()],
+				NewFunc:     r.newFunc(res.GVK),
+				Attrs:       st.Attrs,
+				IndexField:  res.IndexField,
 			})
 			if err != nil {
 				return err

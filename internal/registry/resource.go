@@ -13,8 +13,14 @@ import (
 // Resource describes one served resource: its names, its storage and its strategy. Adding a
 // resource to skiff is one Resource value in resources.go.
 type Resource struct {
-	// GVK is the kind served, and stored, at this resource.
+	// GVK is the kind served at this resource.
 	GVK schema.GroupVersionKind
+	// StorageGVK, if set, is the kind stored when it differs from GVK (autoscaling/v1 HPAs are
+	// stored as v2). The resource then shares EtcdPrefix with the resource serving StorageGVK,
+	// which must be registered before it, and objects are converted through the scheme.
+	StorageGVK schema.GroupVersionKind
+	// FieldLabelConversion maps this version's field selector labels to the stored version's.
+	FieldLabelConversion map[string]string
 	// Plural and Singular are the resource names (pods, pod).
 	Plural, Singular string
 	// Namespaced is true for namespaced resources.
@@ -56,7 +62,8 @@ type Resource struct {
 	FieldLabels []string
 	// IndexField is a selectable field answered from an index (pods: spec.nodeName).
 	IndexField string
-	// TTL returns the object's lifetime in etcd, 0 for none (events: one hour).
+	// TTL returns the lifetime in etcd of an object (nil on updates, which renew it), 0 for
+	// none (events: one hour).
 	TTL func(obj runtime.Object) time.Duration
 	// GracePeriod decides a graceful deletion: the grace period in seconds to wait, given the
 	// one requested (nil if none); 0 deletes at once. Nil means every deletion is immediate.
@@ -67,6 +74,9 @@ type Resource struct {
 	Finalizing func(obj runtime.Object) bool
 	// MarkDeleting updates an object that is marked for deletion (namespaces: phase Terminating).
 	MarkDeleting func(obj runtime.Object)
+	// Virtual, if set, makes this a create-only resource that is never stored (access and
+	// token reviews): a create calls Virtual with the decoded object and answers its result.
+	Virtual func(ctx context.Context, obj runtime.Object) (runtime.Object, error)
 }
 
 // ScaleSpec locates the replica fields behind a scale subresource.
@@ -106,4 +116,21 @@ func (r *Resource) HasVerb(verb string) bool {
 		}
 	}
 	return false
+}
+
+// FieldLabel returns the stored version's name of a field selector label, and whether the
+// resource supports selecting on it.
+func (r *Resource) FieldLabel(label string) (string, bool) {
+	if c, ok := r.FieldLabelConversion[label]; ok {
+		label = c
+	}
+	if label == "metadata.name" || label == "metadata.namespace" && (r.Namespaced || r.Plural == "namespaces") {
+		return label, true
+	}
+	for _, l := range r.FieldLabels {
+		if l == label {
+			return label, true
+		}
+	}
+	return "", false
 }

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/skiff-project/skiff/internal/conversion"
 )
 
 func gvk(group, version, kind string) schema.GroupVersionKind {
@@ -57,7 +59,7 @@ func BuiltinResources() []*Resource {
 				return fields.Set{"spec.unschedulable": strconv.FormatBool(o.(*corev1.Node).Spec.Unschedulable)}
 			}, FieldLabels: []string{"spec.unschedulable"}},
 		{GVK: gvk("", "v1", "Event"), Plural: "events", Singular: "event", Namespaced: true, ShortNames: []string{"ev"},
-			CreateOnUpdate: true, Fields: eventFields, FieldLabels: eventFieldLabels,
+			CreateOnUpdate: true, EtcdPrefix: "/registry/events/", Fields: eventFields, FieldLabels: eventFieldLabels,
 			TTL: func(runtime.Object) time.Duration { return time.Hour }},
 		{GVK: gvk("", "v1", "PersistentVolume"), Plural: "persistentvolumes", Singular: "persistentvolume", ShortNames: []string{"pv"},
 			Status: true, ReturnDeletedObject: true},
@@ -95,7 +97,10 @@ func BuiltinResources() []*Resource {
 
 		// autoscaling/v2 (stored as v2, as upstream does)
 		{GVK: gvk("autoscaling", "v2", "HorizontalPodAutoscaler"), Plural: "horizontalpodautoscalers", Singular: "horizontalpodautoscaler",
-			Namespaced: true, ShortNames: []string{"hpa"}, Categories: all, Status: true, Generation: true},
+			Namespaced: true, ShortNames: []string{"hpa"}, Categories: all, Status: true, Generation: true, EtcdPrefix: "/registry/horizontalpodautoscalers/"},
+		{GVK: gvk("autoscaling", "v1", "HorizontalPodAutoscaler"), StorageGVK: gvk("autoscaling", "v2", "HorizontalPodAutoscaler"),
+			Plural: "horizontalpodautoscalers", Singular: "horizontalpodautoscaler", Namespaced: true, ShortNames: []string{"hpa"},
+			Categories: all, Status: true, Generation: true, EtcdPrefix: "/registry/horizontalpodautoscalers/"},
 
 		// networking.k8s.io/v1
 		{GVK: gvk("networking.k8s.io", "v1", "Ingress"), Plural: "ingresses", Singular: "ingress", Namespaced: true, ShortNames: []string{"ing"},
@@ -130,6 +135,9 @@ func BuiltinResources() []*Resource {
 				return fields.Set{"spec.signerName": o.(*certificatesv1.CertificateSigningRequest).Spec.SignerName}
 			}, FieldLabels: []string{"spec.signerName"}},
 		{GVK: gvk("coordination.k8s.io", "v1", "Lease"), Plural: "leases", Singular: "lease", Namespaced: true, CreateOnUpdate: true},
+		{GVK: gvk("events.k8s.io", "v1", "Event"), StorageGVK: gvk("", "v1", "Event"), Plural: "events", Singular: "event",
+			Namespaced: true, ShortNames: []string{"ev"}, EtcdPrefix: "/registry/events/", FieldLabels: eventFieldLabels,
+			FieldLabelConversion: conversion.EventFieldLabels},
 		{GVK: gvk("discovery.k8s.io", "v1", "EndpointSlice"), Plural: "endpointslices", Singular: "endpointslice", Namespaced: true,
 			Generation: true, CreateOnUpdate: true},
 		{GVK: gvk("policy", "v1", "PodDisruptionBudget"), Plural: "poddisruptionbudgets", Singular: "poddisruptionbudget", Namespaced: true,
@@ -144,6 +152,14 @@ func BuiltinResources() []*Resource {
 			Singular: "validatingadmissionpolicy", Status: true, Generation: true},
 		{GVK: gvk("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding"), Plural: "validatingadmissionpolicybindings",
 			Singular: "validatingadmissionpolicybinding", Generation: true},
+		// create-only reviews; their Virtual handlers are set by the server
+		{GVK: gvk("authentication.k8s.io", "v1", "TokenReview"), Plural: "tokenreviews", Singular: "tokenreview", Verbs: []string{"create"}},
+		{GVK: gvk("authentication.k8s.io", "v1", "SelfSubjectReview"), Plural: "selfsubjectreviews", Singular: "selfsubjectreview", Verbs: []string{"create"}},
+		{GVK: gvk("authorization.k8s.io", "v1", "SubjectAccessReview"), Plural: "subjectaccessreviews", Singular: "subjectaccessreview", Verbs: []string{"create"}},
+		{GVK: gvk("authorization.k8s.io", "v1", "SelfSubjectAccessReview"), Plural: "selfsubjectaccessreviews", Singular: "selfsubjectaccessreview", Verbs: []string{"create"}},
+		{GVK: gvk("authorization.k8s.io", "v1", "LocalSubjectAccessReview"), Plural: "localsubjectaccessreviews", Singular: "localsubjectaccessreview",
+			Namespaced: true, Verbs: []string{"create"}},
+		{GVK: gvk("authorization.k8s.io", "v1", "SelfSubjectRulesReview"), Plural: "selfsubjectrulesreviews", Singular: "selfsubjectrulesreview", Verbs: []string{"create"}},
 		{GVK: gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"), Plural: "customresourcedefinitions", Singular: "customresourcedefinition",
 			ShortNames: []string{"crd", "crds"}, Status: true, Generation: true, EtcdPrefix: "/registry/apiextensions.k8s.io/customresourcedefinitions/"},
 	})

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
@@ -41,6 +42,18 @@ type Store struct {
 	// Hooks act on other state when objects of this resource change (service IP and port
 	// allocation); nil for most resources.
 	Hooks Hooks
+
+	fm        *fieldManagers
+	admission Admission
+	// inner, if set, is the store of the version this resource is stored in (versioned.go).
+	inner *Store
+}
+
+// NamespaceTerminatingError is what a NamespaceCheck returns for a namespace being deleted.
+type NamespaceTerminatingError struct{ Namespace string }
+
+func (e *NamespaceTerminatingError) Error() string {
+	return fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", e.Namespace)
 }
 
 // Hooks let a resource keep other state in step with its objects.
@@ -94,17 +107,26 @@ func (s *Store) Attrs(obj runtime.Object) (labels.Set, fields.Set, error) {
 
 // Get returns one object; see storage.Store.Get for resourceVersion.
 func (s *Store) Get(ctx context.Context, namespace, name, resourceVersion string) (runtime.Object, error) {
+	if s.inner != nil {
+		return s.getVersioned(ctx, namespace, name, resourceVersion)
+	}
 	return s.storage.Get(ctx, s.Key(namespace, name), resourceVersion)
 }
 
 // List returns a page of objects in namespace ("" for all).
 func (s *Store) List(ctx context.Context, namespace string, opts storage.ListOptions) (*storage.ListResult, error) {
+	if s.inner != nil {
+		return s.listVersioned(ctx, namespace, opts)
+	}
 	opts.Prefix = s.nsPrefix(namespace)
 	return s.storage.List(ctx, opts)
 }
 
 // Watch watches objects in namespace ("" for all).
 func (s *Store) Watch(ctx context.Context, namespace string, opts storage.WatchOptions) (*storage.Watcher, error) {
+	if s.inner != nil {
+		return s.watchVersioned(ctx, namespace, opts)
+	}
 	opts.Prefix = s.nsPrefix(namespace)
 	return s.storage.Watch(ctx, opts)
 }
@@ -114,6 +136,8 @@ type WriteOptions struct {
 	DryRun bool
 	// Subresource is "" or "status".
 	Subresource string
+	// AllowCreate lets an update create a missing object (server-side apply).
+	AllowCreate bool
 }
 
 func (s *Store) now() time.Time {
@@ -132,6 +156,9 @@ func (s *Store) ttl(obj runtime.Object) int64 {
 
 // Create stores a new object in namespace.
 func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object, o WriteOptions) (runtime.Object, error) {
+	if s.inner != nil {
+		return s.createVersioned(ctx, namespace, obj, o)
+	}
 	a, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
@@ -139,13 +166,17 @@ func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object
 	if err := s.checkNamespace(a, namespace); err != nil {
 		return nil, err
 	}
-	if s.R.Namespaced && s.NamespaceCheck != nil {
-		if err := s.NamespaceCheck(ctx, namespace); err != nil {
-			return nil, err
-		}
-	}
 	if a.GetName() == "" && a.GetGenerateName() != "" {
 		a.SetName(generateName(a.GetGenerateName()))
+	}
+	if s.R.Namespaced && s.NamespaceCheck != nil {
+		if err := s.NamespaceCheck(ctx, namespace); err != nil {
+			var term *NamespaceTerminatingError
+			if errors.As(err, &term) {
+				return nil, apierrors.NewForbidden(s.R.GroupResource(), a.GetName(), err)
+			}
+			return nil, err
+		}
 	}
 	a.SetUID(uuidType(uuid.New().String()))
 	a.SetCreationTimestamp(metav1.NewTime(s.now().Truncate(time.Second)))
@@ -159,11 +190,20 @@ func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object
 		a.SetGeneration(0)
 	}
 	s.scheme.Default(obj)
+	obj = s.trackUpdate(ctx, nil, obj, "")
+	obj, err = s.admit(ctx, OperationCreate, "", obj, nil, namespace, a.GetName(), o.DryRun, true)
+	if err != nil {
+		return nil, err
+	}
+	a, _ = meta.Accessor(obj)
 	if s.R.PrepareForCreate != nil {
 		s.R.PrepareForCreate(ctx, obj)
 	}
 	if errs := s.validate(obj, nil); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.R.GVK.GroupKind(), a.GetName(), errs)
+	}
+	if _, err := s.admit(ctx, OperationCreate, "", obj, nil, namespace, a.GetName(), o.DryRun, false); err != nil {
+		return nil, err
 	}
 	undo := func() {}
 	if s.Hooks != nil {
@@ -231,6 +271,9 @@ type TransformFunc func(current runtime.Object) (runtime.Object, error)
 // the metadata rules of an update. It creates the object (fn gets nil) if it is missing and
 // the resource allows create on update. created tells which happened.
 func (s *Store) Update(ctx context.Context, namespace, name string, fn TransformFunc, o WriteOptions) (out runtime.Object, created bool, err error) {
+	if s.inner != nil {
+		return s.updateVersioned(ctx, namespace, name, fn, o)
+	}
 	key := s.Key(namespace, name)
 	ctx = context.WithValue(ctx, dryRunKey{}, o.DryRun)
 	var before runtime.Object
@@ -244,7 +287,7 @@ func (s *Store) Update(ctx context.Context, namespace, name string, fn Transform
 	}
 	if o.DryRun {
 		cur, err := s.storage.Get(ctx, key, "")
-		if apierrors.IsNotFound(err) && s.R.CreateOnUpdate && o.Subresource == "" {
+		if apierrors.IsNotFound(err) && (s.R.CreateOnUpdate || o.AllowCreate) && o.Subresource == "" {
 			return s.createFromUpdate(ctx, namespace, name, fn, o)
 		}
 		if err != nil {
@@ -253,8 +296,8 @@ func (s *Store) Update(ctx context.Context, namespace, name string, fn Transform
 		out, err := prepare(cur)
 		return out, false, err
 	}
-	out, err = s.storage.Update(ctx, key, prepare, 0)
-	if apierrors.IsNotFound(err) && s.R.CreateOnUpdate && o.Subresource == "" {
+	out, err = s.storage.Update(ctx, key, prepare, s.ttl(nil))
+	if apierrors.IsNotFound(err) && (s.R.CreateOnUpdate || o.AllowCreate) && o.Subresource == "" {
 		return s.createFromUpdate(ctx, namespace, name, fn, o)
 	}
 	if err != nil {
@@ -363,6 +406,12 @@ func (s *Store) prepareUpdate(ctx context.Context, next, cur runtime.Object, nam
 		}
 	}
 	s.scheme.Default(next)
+	next = s.trackUpdate(ctx, cur, next, subresource)
+	next, err = s.admit(ctx, OperationUpdate, subresource, next, cur, namespace, name, dryRunFrom(ctx), true)
+	if err != nil {
+		return nil, err
+	}
+	a, _ = meta.Accessor(next)
 	if s.R.PrepareForUpdate != nil {
 		s.R.PrepareForUpdate(ctx, next, cur)
 	}
@@ -371,6 +420,9 @@ func (s *Store) prepareUpdate(ctx context.Context, next, cur runtime.Object, nam
 	}
 	if errs := s.validate(next, cur); len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.R.GVK.GroupKind(), name, errs)
+	}
+	if _, err := s.admit(ctx, OperationUpdate, subresource, next, cur, namespace, name, dryRunFrom(ctx), false); err != nil {
+		return nil, err
 	}
 	if s.Hooks != nil {
 		if err := s.Hooks.BeforeUpdate(ctx, next, cur, dryRunFrom(ctx)); err != nil {
@@ -451,6 +503,9 @@ func generateName(base string) string {
 // deleted is false when the object was only marked for deletion (finalizers or a grace
 // period remain); the returned object is then its new state.
 func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1.DeleteOptions, dryRun bool) (out runtime.Object, deleted bool, err error) {
+	if s.inner != nil {
+		return s.deleteVersioned(ctx, namespace, name, opts, dryRun)
+	}
 	if opts == nil {
 		opts = &metav1.DeleteOptions{}
 	}
@@ -464,6 +519,12 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 	}
 	check := func(c runtime.Object) error { return s.checkPreconditions(c, name, opts.Preconditions) }
 	if err := check(cur); err != nil {
+		return nil, false, err
+	}
+	if _, err := s.admit(ctx, OperationDelete, "", nil, cur, namespace, name, dryRun, true); err != nil {
+		return nil, false, err
+	}
+	if _, err := s.admit(ctx, OperationDelete, "", nil, cur, namespace, name, dryRun, false); err != nil {
 		return nil, false, err
 	}
 	ca, _ := meta.Accessor(cur)

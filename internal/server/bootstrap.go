@@ -120,7 +120,7 @@ func (b *bootstrap) advertiseIP() string {
 	if b.cfg.AdvertiseAddress != "" {
 		return b.cfg.AdvertiseAddress
 	}
-	if ip := net.ParseIP(b.cfg.BindAddress); ip != nil && !ip.IsUnspecified() {
+	if ip := net.ParseIP(b.cfg.BindAddress); ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
 		return ip.String()
 	}
 	for _, ip := range localAddresses() {
@@ -128,12 +128,17 @@ func (b *bootstrap) advertiseIP() string {
 			return ip.String()
 		}
 	}
-	return "127.0.0.1"
+	// Endpoints may not point at loopback; a machine with no other address publishes none.
+	return ""
 }
 
 // reconcileEndpoints points the kubernetes Service's Endpoints and EndpointSlice at this server.
 func (b *bootstrap) reconcileEndpoints(ctx context.Context) error {
 	ip := b.advertiseIP()
+	if ip == "" {
+		b.log.Warn("no non-loopback address to publish as the kubernetes service's endpoint; set --advertise-address")
+		return nil
+	}
 	port := int32(b.cfg.Port)
 	ep := &corev1.Endpoints{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Endpoints"},

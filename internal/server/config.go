@@ -21,8 +21,17 @@ type Config struct {
 	ClusterDomain    string
 	// NodeMonitorGracePeriod is how long a node may go without heartbeats before it is NotReady.
 	NodeMonitorGracePeriod time.Duration
+	// SimulatedNodes runs that many simulated nodes (skiff simulate) inside the server.
+	SimulatedNodes int
 	// UnsafeNoFsync runs embedded etcd without fsync; for tests and benchmarks only.
 	UnsafeNoFsync bool
+	// AuditLogPath is the audit log (default <data-dir>/audit.log); AuditPolicyFile, if set,
+	// is a Kubernetes audit Policy (default: Metadata for every request).
+	AuditLogPath    string
+	AuditPolicyFile string
+	AuditMaxAge     int
+	AuditMaxBackup  int
+	AuditMaxSize    int
 }
 
 // DefaultConfig returns the defaults of `skiff server`.
@@ -36,6 +45,9 @@ func DefaultConfig() Config {
 		ServiceCIDR:            "10.43.0.0/16",
 		ClusterDomain:          "cluster.local",
 		NodeMonitorGracePeriod: 50 * time.Second,
+		AuditMaxAge:            30,
+		AuditMaxBackup:         10,
+		AuditMaxSize:           100,
 	}
 }
 

@@ -33,8 +33,7 @@ func namespaceCheck(ns *registry.Store) func(ctx context.Context, namespace stri
 			return err
 		}
 		if n := obj.(*corev1.Namespace); n.Status.Phase == corev1.NamespaceTerminating || n.DeletionTimestamp != nil {
-			return apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, namespace,
-				fmt.Errorf("unable to create new content in namespace %s because it is being terminated", namespace))
+			return &registry.NamespaceTerminatingError{Namespace: namespace}
 		}
 		return nil
 	}

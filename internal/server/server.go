@@ -22,10 +22,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 
 	"github.com/skiff-project/skiff/internal/allocator"
 	"github.com/skiff-project/skiff/internal/apiserver"
+	"github.com/skiff-project/skiff/internal/audit"
 	"github.com/skiff-project/skiff/internal/defaults"
+	"github.com/skiff-project/skiff/internal/encryption"
 	"github.com/skiff-project/skiff/internal/pki"
 	"github.com/skiff-project/skiff/internal/printers"
 	"github.com/skiff-project/skiff/internal/registry"
@@ -177,14 +180,19 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err != nil {
 		return nil, err
 	}
+	keys, err := encryption.LoadOrCreate(cfg.path("cred", "encryption-config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("secrets encryption keys: %w", err)
+	}
 	feed := storage.NewFeed(client, log)
-	if err := reg.Open(ctx, client, feed, nil); err != nil {
+	if err := reg.Open(ctx, client, feed, map[schema.GroupResource]storage.Transformer{{Resource: "secrets"}: keys}); err != nil {
 		return nil, err
 	}
 	if err := feed.Start(ctx); err != nil {
 		return nil, err
 	}
 	log.Info("watch cache loaded", "revision", feed.Revision(), "resources", len(reg.Resources()))
+	log.Info("secrets encrypted at rest", "provider", "secretbox", "key", keys.Primary())
 
 	ipAlloc = allocator.NewIPs(serviceNet, reg.Store(networkingv1.SchemeGroupVersion.WithResource("ipaddresses")), time.Now().UnixNano())
 	svcStore := reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "services"})
@@ -196,13 +204,35 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		}
 	}
 
+	policy := audit.DefaultPolicy
+	if cfg.AuditPolicyFile != "" {
+		if policy, err = audit.LoadPolicy(cfg.AuditPolicyFile); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.AuditLogPath == "" {
+		cfg.AuditLogPath = cfg.path("audit.log")
+	}
+	auditLog, err := audit.Open(audit.LogOptions{Path: cfg.AuditLogPath, MaxAgeDays: cfg.AuditMaxAge, MaxBackups: cfg.AuditMaxBackup, MaxSizeMB: cfg.AuditMaxSize}, policy)
+	if err != nil {
+		return nil, err
+	}
+	teardown = append(teardown, func() { auditLog.Close() })
+	log.Info("audit log open", "path", cfg.AuditLogPath, "policy", cfg.AuditPolicyFile)
+
+	encrypt := &secretsEncryption{keys: keys, client: client, store: reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "secrets"})}
+
+	(&reviews{token: func(t string) (apiserver.User, bool) { return tokenUser(t, token) }}).install(reg)
+
 	// API server.
 	clientCAs := x509.NewCertPool()
 	clientCAs.AddCert(ca.Cert)
 	api := apiserver.New(apiserver.Config{
 		Registry: reg,
 		Tables:   tables,
+		Audit:    auditLog,
 		OpenAPI:  newLazyOpenAPI(reg),
+		Handlers: map[string]http.Handler{SecretsEncryptStatusPath: encrypt, SecretsEncryptRotatePath: encrypt},
 		Version:  version.Info(),
 		Authenticate: func(r *http.Request) (apiserver.User, bool) {
 			return authenticate(r, token)
@@ -218,7 +248,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		},
 		Log: log,
 	})
-	teardown = append(teardown, cancelRun, api.Shutdown)
+	teardown = append(teardown, cancelRun)
+	if err := api.Registerer().Register(storage.EtcdLatency); err != nil {
+		return nil, err
+	}
 
 	addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port))
 	ln, err := net.Listen("tcp", addr)
@@ -236,7 +269,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	}
 	go runNamespaceFinalizer(ctx, reg, log)
 
-	cert, err := tls.X509KeyPair(servingCert, servingKey)
+	// The chain includes the CA, so that a joining node can find the CA its token names in the
+	// handshake, before it sends anything.
+	cert, err := tls.X509KeyPair(append(append([]byte{}, servingCert...), ca.CertPEM...), servingKey)
 	if err != nil {
 		return nil, err
 	}
@@ -258,6 +293,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		}
 	}()
 	teardown = append(teardown, func() {
+		// End watches first: the HTTP server waits for active requests to finish.
+		api.Shutdown()
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(c)
@@ -267,6 +304,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	kubeconfig := cfg.path("admin.kubeconfig")
 	if err := pki.WriteKubeconfig(kubeconfig, url, ca.CertPEM, adminCert, adminKey); err != nil {
 		return nil, fmt.Errorf("admin kubeconfig: %w", err)
+	}
+	loopback := &rest.Config{Host: url, QPS: -1, TLSClientConfig: rest.TLSClientConfig{CAData: ca.CertPEM, CertData: adminCert, KeyData: adminKey}}
+	if err := startComponents(ctx, cfg, loopback, log); err != nil {
+		return nil, err
 	}
 	s := &Server{Config: cfg, Registry: reg, API: api, URL: url, AdminKubeconfig: kubeconfig, Token: token, CAPEM: ca.CertPEM, Etcd: client, Feed: feed, log: log, stopped: stopped}
 	log.Info("skiff server ready", "url", url, "kubeconfig", kubeconfig, "token", cfg.path("token"), "startup", time.Since(begin).Round(time.Millisecond))
@@ -334,9 +375,15 @@ func authenticate(r *http.Request, token pki.Token) (apiserver.User, bool) {
 		return apiserver.User{Name: c.Subject.CommonName, Groups: append(c.Subject.Organization, "system:authenticated")}, true
 	}
 	if h := r.Header.Get("Authorization"); len(h) > 7 && h[:7] == "Bearer " {
-		if h[7:] == token.String() {
-			return apiserver.User{Name: "system:node-join", Groups: []string{"system:bootstrappers", "system:authenticated"}}, true
-		}
+		return tokenUser(h[7:], token)
+	}
+	return apiserver.User{}, false
+}
+
+// tokenUser authenticates a bearer token: today only the join token.
+func tokenUser(t string, token pki.Token) (apiserver.User, bool) {
+	if t == token.String() {
+		return apiserver.User{Name: "system:node-join", Groups: []string{"system:bootstrappers", "system:authenticated"}}, true
 	}
 	return apiserver.User{}, false
 }

@@ -59,6 +59,15 @@ func newCache(cfg ResourceConfig, feed *Feed) *Cache {
 	}
 }
 
+// decode turns stored bytes into an object.
+func (c *Cache) decode(data []byte) (runtime.Object, error) {
+	plain, _, err := unwrap(c.cfg.Transformer, data)
+	if err != nil {
+		return nil, err
+	}
+	return c.cfg.Codec.Decode(plain)
+}
+
 func (c *Cache) newEntry(key string, obj runtime.Object, rv uint64) (*entry, error) {
 	l, f, err := c.cfg.Attrs(obj)
 	if err != nil {

@@ -125,7 +125,7 @@ func (f *Feed) load(ctx context.Context) (uint64, error) {
 }
 
 func (f *Feed) decodeEntry(c *Cache, key string, value []byte, rev uint64) *entry {
-	obj, err := c.cfg.Codec.Decode(value)
+	obj, err := c.decode(value)
 	if err != nil {
 		f.log.Error("skipping undecodable object", "key", key, "err", err)
 		return nil
@@ -195,7 +195,7 @@ func (f *Feed) follow(ctx context.Context, rev uint64) {
 				if c := f.cacheFor(key); c != nil {
 					if ev.Type == clientv3.EventTypeDelete {
 						c.apply(Deleted, key, nil, evRev)
-					} else if obj, err := c.cfg.Codec.Decode(ev.Kv.Value); err == nil {
+					} else if obj, err := c.decode(ev.Kv.Value); err == nil {
 						setResourceVersion(obj, evRev)
 						c.apply(Added, key, obj, evRev)
 					} else {

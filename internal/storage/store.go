@@ -64,13 +64,50 @@ func (s *Store) etcdErr(err error) error {
 	return apierrors.NewInternalError(fmt.Errorf("etcd: %w", err))
 }
 
+// current is the stored state of a key: the object, its encoding before any transformation,
+// its mod revision, and whether the stored bytes are stale (see Transformer).
+type current struct {
+	obj   runtime.Object
+	data  []byte
+	rev   int64
+	stale bool
+}
+
 func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
-	obj, err := s.cfg.Codec.Decode(data)
+	c, err := s.decodeCurrent(data, rev)
+	return c.obj, err
+}
+
+func (s *Store) decodeCurrent(data []byte, rev int64) (current, error) {
+	plain, stale, err := unwrap(s.cfg.Transformer, data)
 	if err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("decode %s: %w", s.cfg.Resource, err))
+		return current{}, apierrors.NewInternalError(fmt.Errorf("decode %s: %w", s.cfg.Resource, err))
+	}
+	obj, err := s.cfg.Codec.Decode(plain)
+	if err != nil {
+		return current{}, apierrors.NewInternalError(fmt.Errorf("decode %s: %w", s.cfg.Resource, err))
 	}
 	setResourceVersion(obj, uint64(rev))
-	return obj, nil
+	return current{obj: obj, data: plain, rev: rev, stale: stale}, nil
+}
+
+func unwrap(t Transformer, data []byte) ([]byte, bool, error) {
+	if t == nil {
+		return data, false, nil
+	}
+	return t.TransformFromStorage(data)
+}
+
+// wrap transforms encoded bytes for storage.
+func (s *Store) wrap(plain []byte) ([]byte, error) {
+	if s.cfg.Transformer == nil {
+		return plain, nil
+	}
+	data, err := s.cfg.Transformer.TransformToStorage(plain)
+	if err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("transform %s for storage: %w", s.cfg.Resource, err))
+	}
+	return data, nil
 }
 
 // encode encodes obj with an empty resourceVersion (etcd's revision is the version).
@@ -104,7 +141,9 @@ func (s *Store) Get(ctx context.Context, key, resourceVersion string) (runtime.O
 			return nil, s.notFound(key)
 		}
 	}
+	start := time.Now()
 	resp, err := s.client.Get(ctx, s.fullKey(key))
+	s.observe("get", start)
 	if err != nil {
 		return nil, s.etcdErr(err)
 	}
@@ -117,7 +156,11 @@ func (s *Store) Get(ctx context.Context, key, resourceVersion string) (runtime.O
 // Create stores obj at key if nothing is there, with a TTL if ttl > 0, and returns the stored
 // object with its resourceVersion set.
 func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, ttl int64) (runtime.Object, error) {
-	data, err := s.encode(obj)
+	plain, err := s.encode(obj)
+	if err != nil {
+		return nil, err
+	}
+	data, err := s.wrap(plain)
 	if err != nil {
 		return nil, err
 	}
@@ -130,10 +173,12 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, ttl 
 		opts = append(opts, clientv3.WithLease(id))
 	}
 	k := s.fullKey(key)
+	start := time.Now()
 	resp, err := s.client.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
 		Then(clientv3.OpPut(k, string(data), opts...)).
 		Commit()
+	s.observe("create", start)
 	if err != nil {
 		return nil, s.etcdErr(err)
 	}
@@ -154,35 +199,53 @@ type UpdateFunc func(current runtime.Object) (runtime.Object, error)
 // nothing is written and the current object is returned. ttl > 0 attaches a lease.
 func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64) (runtime.Object, error) {
 	k := s.fullKey(key)
-	var cur runtime.Object
-	var curData []byte
-	var curRev int64
+	var cur current
+	fromCache := false
 	if obj, rv, ok := s.cache.get(k); ok {
-		cur, curRev = obj, int64(rv)
-	} else if err := s.readCurrent(ctx, k, &cur, &curData, &curRev); err != nil {
+		cur, fromCache = current{obj: obj, rev: int64(rv)}, true
+	} else if err := s.readCurrent(ctx, k, &cur); err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
-		if cur == nil {
+	for {
+		if cur.obj == nil {
 			return nil, s.notFound(key)
 		}
-		next, err := fn(cur)
+		next, err := fn(cur.obj)
 		if err != nil {
 			// The cached copy may be stale; a precondition failure must be judged on etcd's.
-			if curData == nil && attempt == 0 {
-				if err := s.readCurrent(ctx, k, &cur, &curData, &curRev); err != nil {
+			if fromCache {
+				fromCache = false
+				if err := s.readCurrent(ctx, k, &cur); err != nil {
 					return nil, err
 				}
 				continue
 			}
 			return nil, err
 		}
-		data, err := s.encode(next)
+		plain, err := s.encode(next)
 		if err != nil {
 			return nil, err
 		}
-		if curData != nil && bytes.Equal(data, curData) {
-			return cur, nil
+		if fromCache {
+			// cur came from the cache; encode it to see whether the update changes anything.
+			if cur.data, err = s.encode(cur.obj.DeepCopyObject()); err != nil {
+				return nil, err
+			}
+		}
+		if bytes.Equal(plain, cur.data) && !cur.stale {
+			if fromCache {
+				// Nothing to write as far as the cache knows; make sure etcd agrees.
+				fromCache = false
+				if err := s.readCurrent(ctx, k, &cur); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			return cur.obj, nil
+		}
+		data, err := s.wrap(plain)
+		if err != nil {
+			return nil, err
 		}
 		var opts []clientv3.OpOption
 		if ttl > 0 {
@@ -192,11 +255,13 @@ func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64
 			}
 			opts = append(opts, clientv3.WithLease(id))
 		}
+		start := time.Now()
 		resp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(k), "=", curRev)).
+			If(clientv3.Compare(clientv3.ModRevision(k), "=", cur.rev)).
 			Then(clientv3.OpPut(k, string(data), opts...)).
 			Else(clientv3.OpGet(k)).
 			Commit()
+		s.observe("update", start)
 		if err != nil {
 			return nil, s.etcdErr(err)
 		}
@@ -205,30 +270,33 @@ func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64
 			setResourceVersion(out, uint64(resp.Header.Revision))
 			return out, nil
 		}
-		if err := s.fromGet(resp.Responses[0].GetResponseRange().Kvs, &cur, &curData, &curRev); err != nil {
+		fromCache = false
+		if err := s.fromGet(resp.Responses[0].GetResponseRange().Kvs, &cur); err != nil {
 			return nil, err
 		}
 	}
 }
 
-func (s *Store) readCurrent(ctx context.Context, k string, cur *runtime.Object, data *[]byte, rev *int64) error {
+func (s *Store) readCurrent(ctx context.Context, k string, cur *current) error {
+	start := time.Now()
 	resp, err := s.client.Get(ctx, k)
+	s.observe("get", start)
 	if err != nil {
 		return s.etcdErr(err)
 	}
-	return s.fromGet(resp.Kvs, cur, data, rev)
+	return s.fromGet(resp.Kvs, cur)
 }
 
-func (s *Store) fromGet(kvs []*mvccpb.KeyValue, cur *runtime.Object, data *[]byte, rev *int64) error {
+func (s *Store) fromGet(kvs []*mvccpb.KeyValue, cur *current) error {
 	if len(kvs) == 0 {
-		*cur, *data, *rev = nil, []byte{}, 0
+		*cur = current{}
 		return nil
 	}
-	obj, err := s.decode(kvs[0].Value, kvs[0].ModRevision)
+	c, err := s.decodeCurrent(kvs[0].Value, kvs[0].ModRevision)
 	if err != nil {
 		return err
 	}
-	*cur, *data, *rev = obj, kvs[0].Value, kvs[0].ModRevision
+	*cur = c
 	return nil
 }
 
@@ -236,35 +304,35 @@ func (s *Store) fromGet(kvs []*mvccpb.KeyValue, cur *runtime.Object, data *[]byt
 // on a concurrent change. It returns the object as it was, with the deletion's revision.
 func (s *Store) Delete(ctx context.Context, key string, check func(current runtime.Object) error) (runtime.Object, error) {
 	k := s.fullKey(key)
-	var cur runtime.Object
-	var curData []byte
-	var curRev int64
-	if err := s.readCurrent(ctx, k, &cur, &curData, &curRev); err != nil {
+	var cur current
+	if err := s.readCurrent(ctx, k, &cur); err != nil {
 		return nil, err
 	}
 	for {
-		if cur == nil {
+		if cur.obj == nil {
 			return nil, s.notFound(key)
 		}
 		if check != nil {
-			if err := check(cur); err != nil {
+			if err := check(cur.obj); err != nil {
 				return nil, err
 			}
 		}
+		start := time.Now()
 		resp, err := s.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(k), "=", curRev)).
+			If(clientv3.Compare(clientv3.ModRevision(k), "=", cur.rev)).
 			Then(clientv3.OpDelete(k)).
 			Else(clientv3.OpGet(k)).
 			Commit()
+		s.observe("delete", start)
 		if err != nil {
 			return nil, s.etcdErr(err)
 		}
 		if resp.Succeeded {
-			out := cur.DeepCopyObject()
+			out := cur.obj.DeepCopyObject()
 			setResourceVersion(out, uint64(resp.Header.Revision))
 			return out, nil
 		}
-		if err := s.fromGet(resp.Responses[0].GetResponseRange().Kvs, &cur, &curData, &curRev); err != nil {
+		if err := s.fromGet(resp.Responses[0].GetResponseRange().Kvs, &cur); err != nil {
 			return nil, err
 		}
 	}
@@ -282,7 +350,7 @@ func (s *Store) List(ctx context.Context, opts ListOptions) (*ListResult, error)
 		if opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
 			return nil, apierrors.NewBadRequest("specifying resource version is not allowed when using continue")
 		}
-		return s.listEtcd(ctx, prefix, prefix+start, rev, opts)
+		return s.listEtcd(ctx, prefix, s.cfg.Prefix+start, rev, opts)
 	}
 	rv, err := ParseResourceVersion(opts.ResourceVersion)
 	if err != nil {
@@ -325,7 +393,8 @@ func (s *Store) listCache(prefix string, opts ListOptions) *ListResult {
 // listEtcd reads matching objects from etcd at revision rev (0: latest), from key from (or
 // the prefix) on, filling up to opts.Limit matches.
 func (s *Store) listEtcd(ctx context.Context, prefix, from string, rev uint64, opts ListOptions) (*ListResult, error) {
-	if from == "" {
+	if from < prefix {
+		// A continue token never reaches outside the listed prefix.
 		from = prefix
 	}
 	end := clientv3.GetPrefixRangeEnd(prefix)
@@ -340,7 +409,9 @@ func (s *Store) listEtcd(ctx context.Context, prefix, from string, rev uint64, o
 		if rev > 0 {
 			getOpts = append(getOpts, clientv3.WithRev(int64(rev)))
 		}
+		start := time.Now()
 		resp, err := s.client.Get(ctx, from, getOpts...)
+		s.observe("list", start)
 		if err != nil {
 			if opts.Continue != "" && strings.Contains(err.Error(), "compacted") {
 				return nil, apierrors.NewResourceExpired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
@@ -412,7 +483,7 @@ func (s *Store) Watch(ctx context.Context, opts WatchOptions) (*Watcher, error) 
 		start = rv
 	}
 	go w.run(ctx, snapshot, initialEnd, start, s.feed.BookmarkInterval)
-	return &Watcher{w: w}, nil
+	return &Watcher{result: w.result, stop: func() { w.terminate(nil) }}, nil
 }
 
 // leases hands out etcd leases for objects with a TTL, reusing one lease for writes that come

@@ -21,6 +21,16 @@ type Codec interface {
 	Decode(data []byte) (runtime.Object, error)
 }
 
+// Transformer transforms stored bytes, for encryption at rest.
+type Transformer interface {
+	// TransformToStorage turns an encoded object into the bytes to store.
+	TransformToStorage(plain []byte) ([]byte, error)
+	// TransformFromStorage undoes TransformToStorage. stale reports bytes that are not in the
+	// current form (plaintext, or an old key): an update rewrites them even if the object did
+	// not change.
+	TransformFromStorage(data []byte) (plain []byte, stale bool, err error)
+}
+
 // AttrFunc returns the labels and selectable fields of an object, for label and field selectors.
 type AttrFunc func(obj runtime.Object) (labels.Set, fields.Set, error)
 
@@ -32,6 +42,8 @@ type ResourceConfig struct {
 	Prefix string
 	// Codec encodes values.
 	Codec Codec
+	// Transformer, if set, transforms encoded values on their way to and from etcd.
+	Transformer Transformer
 	// NewFunc returns an empty object of the resource's kind, used for bookmarks.
 	NewFunc func() runtime.Object
 	// Attrs extracts labels and selectable fields.

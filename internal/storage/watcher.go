@@ -39,13 +39,39 @@ func (e WatchEvent) Encoded(key string, enc func(runtime.Object) ([]byte, error)
 }
 
 // Watcher streams the events of one WATCH until Stop is called or the server ends it.
-type Watcher struct{ w *watcher }
+type Watcher struct {
+	result <-chan WatchEvent
+	stop   func()
+}
 
 // ResultChan returns the events; it is closed when the watch ends.
-func (w *Watcher) ResultChan() <-chan WatchEvent { return w.w.result }
+func (w *Watcher) ResultChan() <-chan WatchEvent { return w.result }
 
 // Stop ends the watch and releases its resources.
-func (w *Watcher) Stop() { w.w.terminate(nil) }
+func (w *Watcher) Stop() { w.stop() }
+
+// Map returns a watcher that delivers f(ev) for every event of w (for serving a kind in
+// another version than it is stored in). Stopping it stops w.
+func (w *Watcher) Map(f func(WatchEvent) WatchEvent) *Watcher {
+	out := make(chan WatchEvent)
+	done := make(chan struct{})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() { close(done) })
+		w.stop()
+	}
+	go func() {
+		defer close(out)
+		for ev := range w.result {
+			select {
+			case out <- f(ev):
+			case <-done:
+				return
+			}
+		}
+	}()
+	return &Watcher{result: out, stop: stop}
+}
 
 type watcher struct {
 	cache      *Cache

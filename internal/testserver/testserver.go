@@ -36,6 +36,8 @@ type Options struct {
 	DataDir string
 	// Verbose sends the server's log to stderr.
 	Verbose bool
+	// Port is the API server's port; 0 picks a free one.
+	Port int
 }
 
 // Start starts a server and stops it when the test ends.
@@ -64,7 +66,7 @@ func StartServer(opts Options) (*Server, error) {
 	cfg := server.DefaultConfig()
 	cfg.DataDir = dir
 	cfg.BindAddress = "127.0.0.1"
-	cfg.Port = 0
+	cfg.Port = opts.Port
 	cfg.NodeName = "test-node"
 	cfg.UnsafeNoFsync = true
 	var w io.Writer = io.Discard

@@ -126,9 +126,23 @@ func quietLogger() *zap.Logger {
 	zc.Level = zap.NewAtomicLevelAt(zapcore.ErrorLevel)
 	zc.OutputPaths = []string{"stderr"}
 	zc.ErrorOutputPaths = []string{"stderr"}
-	l, err := zc.Build()
+	l, err := zc.Build(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return shutdownFilter{c} }))
 	if err != nil {
 		return zap.NewNop()
 	}
 	return l
+}
+
+// shutdownFilter drops the errors etcd logs about its own listeners closing when it stops.
+type shutdownFilter struct{ zapcore.Core }
+
+func (f shutdownFilter) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if e.Message == "setting up serving from embedded etcd failed." {
+		return ce
+	}
+	return f.Core.Check(e, ce)
+}
+
+func (f shutdownFilter) With(fields []zapcore.Field) zapcore.Core {
+	return shutdownFilter{f.Core.With(fields)}
 }

@@ -1,0 +1,180 @@
+// Package e2e runs what a user does: a real `skiff server` process and the real kubectl from
+// PATH (with a fresh --cache-dir, since kubectl caches discovery).
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// skiffBin is the binary under test: $SKIFF_BIN, or one built from this repository.
+var skiffBin string
+
+func TestMain(m *testing.M) {
+	skiffBin = os.Getenv("SKIFF_BIN")
+	var cleanup func()
+	if skiffBin == "" {
+		dir, err := os.MkdirTemp("", "skiff-e2e-bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		skiffBin = filepath.Join(dir, "skiff")
+		build := exec.Command("go", "build", "-o", skiffBin, "github.com/skiff-project/skiff/cmd/skiff")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build skiff:", err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	if cleanup != nil {
+		cleanup()
+	}
+	os.Exit(code)
+}
+
+// server is a `skiff server` process.
+type server struct {
+	t       *testing.T
+	dataDir string
+	port    int
+	cmd     *exec.Cmd
+	log     *bytes.Buffer
+	cache   string
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startServer starts `skiff server` on a free port with a new data dir, and stops it when the
+// test ends.
+func startServer(t *testing.T) *server {
+	t.Helper()
+	s := &server{t: t, dataDir: filepath.Join(t.TempDir(), "data"), port: freePort(t), cache: t.TempDir()}
+	s.start()
+	t.Cleanup(func() {
+		if s.cmd != nil && s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Signal(syscall.SIGTERM)
+			_ = s.cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.log.String())
+		}
+	})
+	return s
+}
+
+func (s *server) start() {
+	s.t.Helper()
+	s.log = &bytes.Buffer{}
+	s.cmd = exec.Command(skiffBin, "server", "--data-dir", s.dataDir, "--port", strconv.Itoa(s.port),
+		"--bind-address", "127.0.0.1", "--disable-agent", "--unsafe-no-fsync")
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d/readyz", s.port))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				if _, err := os.Stat(s.kubeconfig()); err == nil {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("server not ready after 30s:\n%s", s.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop stops the server with sig and waits for it to exit.
+func (s *server) stop(sig syscall.Signal) {
+	s.t.Helper()
+	_ = s.cmd.Process.Signal(sig)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		s.t.Fatalf("server did not exit on %v", sig)
+	}
+}
+
+func (s *server) kubeconfig() string { return filepath.Join(s.dataDir, "admin.kubeconfig") }
+
+// kubectl runs kubectl against the server and returns stdout, stderr and the exit code.
+func (s *server) kubectl(args ...string) (string, string, int) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", s.kubeconfig(), "--cache-dir", s.cache}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		s.t.Fatalf("kubectl %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// ok runs kubectl and fails the test unless it succeeds.
+func (s *server) ok(args ...string) string {
+	s.t.Helper()
+	out, errOut, code := s.kubectl(args...)
+	if code != 0 {
+		s.t.Fatalf("kubectl %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// fails runs kubectl and fails the test unless it fails with stderr containing want.
+func (s *server) fails(want string, args ...string) {
+	s.t.Helper()
+	out, errOut, code := s.kubectl(args...)
+	if code == 0 || !strings.Contains(errOut, want) {
+		s.t.Fatalf("kubectl %s: exit %d, want failure with %q\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out, errOut)
+	}
+}
+
+func mustContain(t *testing.T, what, got string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Fatalf("%s: missing %q in:\n%s", what, w, got)
+		}
+	}
+}
+
+func init() {
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e tests need kubectl on PATH")
+	}
+}
