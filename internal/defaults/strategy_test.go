@@ -194,35 +194,3 @@ func TestPodTolerations(t *testing.T) {
 		t.Errorf("got %+v", pod.Spec.Tolerations)
 	}
 }
-
-func TestNodeNotReadyTaint(t *testing.T) {
-	notReady := corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule}
-	other := corev1.Taint{Key: "example.com/dedicated", Value: "web", Effect: corev1.TaintEffectNoSchedule}
-	node := &corev1.Node{Spec: corev1.NodeSpec{Taints: []corev1.Taint{other}}}
-	NodeNotReadyTaint(node)
-	if !reflect.DeepEqual(node.Spec.Taints, []corev1.Taint{other, notReady}) {
-		t.Errorf("got %+v", node.Spec.Taints)
-	}
-	// A node that has the taint already, whatever its value, is left alone.
-	own := corev1.Taint{Key: corev1.TaintNodeNotReady, Value: "x", Effect: corev1.TaintEffectNoSchedule}
-	node = &corev1.Node{Spec: corev1.NodeSpec{Taints: []corev1.Taint{own}}}
-	NodeNotReadyTaint(node)
-	if !reflect.DeepEqual(node.Spec.Taints, []corev1.Taint{own}) {
-		t.Errorf("got %+v", node.Spec.Taints)
-	}
-}
-
-func TestStorageProtectionFinalizers(t *testing.T) {
-	pv := &corev1.PersistentVolume{}
-	PersistentVolumeProtection(pv)
-	PersistentVolumeProtection(pv)
-	if !reflect.DeepEqual(pv.Finalizers, []string{PVProtectionFinalizer}) {
-		t.Errorf("pv finalizers %v", pv.Finalizers)
-	}
-	pvc := &corev1.PersistentVolumeClaim{}
-	pvc.Finalizers = []string{"example.com/keep"}
-	PersistentVolumeClaimProtection(pvc)
-	if !reflect.DeepEqual(pvc.Finalizers, []string{"example.com/keep", PVCProtectionFinalizer}) {
-		t.Errorf("pvc finalizers %v", pvc.Finalizers)
-	}
-}

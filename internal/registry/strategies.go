@@ -38,19 +38,11 @@ var createStrategies = map[string]func(context.Context, runtime.Object){
 	"Service": func(_ context.Context, obj runtime.Object) {
 		defaults.PrepareForCreateService(obj.(*corev1.Service), []corev1.IPFamily{corev1.IPv4Protocol})
 	},
-	"Namespace": create(defaults.PrepareForCreateNamespace),
-	"Node": create(func(n *corev1.Node) {
-		defaults.PrepareForCreateNode(n)
-		defaults.NodeNotReadyTaint(n)
-	}),
-	"PersistentVolumeClaim": create(func(pvc *corev1.PersistentVolumeClaim) {
-		defaults.PrepareForCreatePersistentVolumeClaim(pvc)
-		defaults.PersistentVolumeClaimProtection(pvc)
-	}),
+	"Namespace":             create(defaults.PrepareForCreateNamespace),
+	"Node":                  create(defaults.PrepareForCreateNode),
+	"PersistentVolumeClaim": create(defaults.PrepareForCreatePersistentVolumeClaim),
 	"PersistentVolume": func(_ context.Context, obj runtime.Object) {
-		pv := obj.(*corev1.PersistentVolume)
-		defaults.PrepareForCreatePersistentVolume(pv, metav1.NewTime(time.Now().Truncate(time.Second)))
-		defaults.PersistentVolumeProtection(pv)
+		defaults.PrepareForCreatePersistentVolume(obj.(*corev1.PersistentVolume), metav1.NewTime(time.Now().Truncate(time.Second)))
 	},
 	"ResourceQuota":           create(defaults.PrepareForCreateResourceQuota),
 	"ReplicationController":   create(defaults.PrepareForCreateReplicationController),
