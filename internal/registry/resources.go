@@ -36,7 +36,7 @@ func BuiltinResources() []*Resource {
 			Status: true, Generation: true, ReturnDeletedObject: true, Subresources: podSubresources,
 			Fields: podFields, FieldLabels: podFieldLabels, IndexField: "spec.nodeName", GracePeriod: podGracePeriod},
 		{GVK: gvk("", "v1", "Service"), Plural: "services", Singular: "service", Namespaced: true, ShortNames: []string{"svc"}, Categories: all,
-			Status: true, ReturnDeletedObject: true, EtcdPrefix: "/registry/services/specs/", NameValidation: apivalidation.NameIsDNS1035Label,
+			Status: true, ReturnDeletedObject: true, EtcdPrefix: "/registry/services/specs/", NameValidation: apivalidation.NameIsDNSLabel,
 			Subresources: []string{"proxy"}},
 		{GVK: gvk("", "v1", "Endpoints"), Plural: "endpoints", Singular: "endpoints", Namespaced: true, ShortNames: []string{"ep"},
 			EtcdPrefix: "/registry/services/endpoints/", CreateOnUpdate: true},
