@@ -82,14 +82,19 @@ func flatten(prefix string, v any, out map[string]string) {
 			flatten(fmt.Sprintf("%s[%d]", prefix, i), e, out)
 		}
 	default:
-		b, _ := json.Marshal(x)
-		out[prefix] = string(b)
+		out[prefix] = encode(x)
 	}
 }
 
-func strconvQuote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+func strconvQuote(s string) string { return encode(s) }
+
+// encode writes a JSON leaf without escaping <, > and &, which placeholders use.
+func encode(v any) string {
+	var b bytes.Buffer
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	_ = e.Encode(v)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // compare returns the leaves that differ between two decoded JSON values, sorted by path.
@@ -138,6 +143,13 @@ var timeKeys = map[string]bool{
 // plugin's projected token volume.
 var randomSuffix = regexp.MustCompile(`\bkube-api-access-[a-z0-9]{5}\b`)
 
+// certFingerprint matches the credential id that both servers derive from the client
+// certificate, which differs between the two.
+var certFingerprint = regexp.MustCompile(`\bX509SHA256=[0-9a-f]{64}\b`)
+
+// uuid matches uids inside other values, such as a Job's selector in its Table row.
+var uuid = regexp.MustCompile(`\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
+
 // normalizeObject replaces what legitimately differs between two servers in a stored object:
 // its uid (wherever it appears, as in a Job's generated selector), resourceVersion, times, and
 // random suffixes; it drops managedFields.
@@ -177,6 +189,7 @@ func scrub(v any, uid string) any {
 		if uid != "" {
 			x = strings.ReplaceAll(x, uid, "<uid>")
 		}
+		x = certFingerprint.ReplaceAllString(x, "X509SHA256=<fingerprint>")
 		return randomSuffix.ReplaceAllString(x, "kube-api-access-<random>")
 	default:
 		return v
@@ -219,6 +232,11 @@ func normalizeTable(v any) any {
 			continue
 		}
 		if cells, ok := row["cells"].([]any); ok {
+			for i, c := range cells {
+				if s, ok := c.(string); ok {
+					cells[i] = uuid.ReplaceAllString(s, "<uid>")
+				}
+			}
 			for _, i := range masked {
 				if i < len(cells) {
 					cells[i] = "<time>"

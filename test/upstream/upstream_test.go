@@ -22,10 +22,46 @@ import (
 
 const dataDir = "../../testdata/upstream"
 
+// Reasons shared by several known differences.
+const (
+	saAdmission = "ServiceAccount admission is not implemented: default serviceAccountName, the account's imagePullSecrets, the kube-api-access token volume and its mounts"
+	priority    = "Priority admission is not implemented: spec.priority and preemptionPolicy from the PriorityClass"
+	limitRanger = "LimitRanger admission is not implemented: the namespace's LimitRange defaults, its annotation, and the QoS class they give"
+	noCRs       = "custom resources are not served yet"
+)
+
 // knownDifferences lists what skiff does not do like upstream yet. Each entry excuses the
 // mismatches it matches; an entry that excuses nothing fails the test, so the list stays the
 // list of what is left.
-var knownDifferences = []knownDifference{}
+var knownDifferences = []knownDifference{
+	{"defaulted/20-pod-*", "spec.serviceAccountName", saAdmission},
+	{"defaulted/20-pod-*", "spec.serviceAccount", saAdmission},
+	{"defaulted/20-pod-full", "spec.imagePullSecrets", saAdmission},
+	{"defaulted/20-pod-full", "spec.volumes[7]", saAdmission},
+	{"defaulted/20-pod-full", "spec.containers[0].volumeMounts[7]", saAdmission},
+	{"defaulted/20-pod-full", "spec.containers[1].volumeMounts[0]", saAdmission},
+	{"defaulted/20-pod-full", "spec.initContainers[*].volumeMounts[0]", saAdmission},
+	{"defaulted/20-pod-minimal", "spec.volumes[0]", saAdmission},
+	{"defaulted/20-pod-minimal", "spec.containers[0].volumeMounts[0]", saAdmission},
+	{"defaulted/20-pod-hostnetwork", "spec.volumes[0]", saAdmission},
+	{"defaulted/20-pod-hostnetwork", "spec.containers[0].volumeMounts[0]", saAdmission},
+	{"defaulted/20-pod-*", "spec.priority", priority},
+	{"defaulted/20-pod-*", "spec.preemptionPolicy", priority},
+	{"defaulted/20-pod-limited", `metadata.annotations["kubernetes.io/limit-ranger"]`, limitRanger},
+	{"defaulted/20-pod-limited", "spec.containers[0].resources", limitRanger},
+	{"defaulted/20-pod-limited", "status.qosClass", limitRanger},
+	{"defaulted/20-node", "spec.taints[1]", "TaintNodesByCondition admission (not-ready:NoSchedule) waits for a node lifecycle controller to take the taint off"},
+	{"defaulted/20-persistentvolume*", "metadata.finalizers", "StorageObjectInUseProtection admission waits for the pv/pvc-protection controllers to take the finalizers off"},
+	{"defaulted/60-certificatesigningrequest", `spec.extra["authentication.kubernetes.io/credential-id"]`, "client-certificate authentication gives no credential-id extra (X509SHA256=...)"},
+	{"defaulted/80-customresourcedefinition", "status", "no CRD naming and establishing controllers: no conditions or acceptedNames"},
+	{"tables/customresourcedefinitions", "rows[0].cells[7]", "no CRD establishing controller: Established is false"},
+	{"defaulted/81-widget", "", noCRs},
+	{"invalid/widget-bad-type", "", noCRs},
+	{"tables/widgets", "", noCRs},
+	{"invalid/role-missing-verbs", "message", "validation adds \"verbs must contain at least one value\" to upstream's plain Required value"},
+	{"invalid/role-missing-verbs", "details.causes[0].message", "validation adds \"verbs must contain at least one value\" to upstream's plain Required value"},
+	{"tables/ipaddresses", "rows[*].cells[2]", "printers drop the age cell that upstream's IPAddress rows carry beyond their two columns (kubectl never shows it)"},
+}
 
 // client replays requests against skiff the way hack/record-upstream.sh sends them upstream.
 type client struct {
@@ -165,7 +201,7 @@ func (ch *checker) check(t *testing.T, name string, upstream, skiff any) {
 func (ch *checker) fail(t *testing.T, name, what, upstream, skiff string) {
 	t.Helper()
 	m := mismatch{path: what, upstream: upstream, skiff: skiff}
-	if i := explain(knownDifferences, name, mismatch{}); i >= 0 && knownDifferences[i].path == "" {
+	if i := explain(knownDifferences, name, m); i >= 0 {
 		ch.used[i] = true
 		return
 	}
@@ -274,6 +310,9 @@ func TestUpstream(t *testing.T) {
 		}
 		if len(files) == 0 {
 			t.Fatal("no recorded tables")
+		}
+		if len(tables) == 0 {
+			t.Skip("the tables list what the defaulted subtests create: run them too")
 		}
 		for _, f := range files {
 			resource := strings.TrimSuffix(filepath.Base(f), ".json")
