@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/skiff-project/skiff/internal/server"
 	"github.com/skiff-project/skiff/internal/version"
@@ -53,6 +54,7 @@ func newServerCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			klog.SetSlogLogger(log.With("source", "client-go"))
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			return server.Run(ctx, cfg, log)
@@ -77,6 +79,7 @@ func newServerCommand() *cobra.Command {
 	f.IntVar(&cfg.AuditMaxAge, "audit-log-maxage", cfg.AuditMaxAge, "days to keep rotated audit logs")
 	f.IntVar(&cfg.AuditMaxBackup, "audit-log-maxbackup", cfg.AuditMaxBackup, "rotated audit logs to keep")
 	f.IntVar(&cfg.AuditMaxSize, "audit-log-maxsize", cfg.AuditMaxSize, "size in megabytes at which the audit log rotates")
+	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler")
 	f.IntVar(&cfg.SimulatedNodes, "simulated-nodes", 0, "run this many simulated nodes (fake runtime) in the server, for a demo cluster")
 	f.BoolVar(&cfg.UnsafeNoFsync, "unsafe-no-fsync", false, "run embedded etcd without fsync (tests and benchmarks only: data may be lost on a crash)")
 	return cmd

@@ -21,6 +21,8 @@ type Config struct {
 	ClusterDomain    string
 	// NodeMonitorGracePeriod is how long a node may go without heartbeats before it is NotReady.
 	NodeMonitorGracePeriod time.Duration
+	// DisableScheduler does not run the scheduler (another scheduler places pods).
+	DisableScheduler bool
 	// SimulatedNodes runs that many simulated nodes (skiff simulate) inside the server.
 	SimulatedNodes int
 	// UnsafeNoFsync runs embedded etcd without fsync; for tests and benchmarks only.

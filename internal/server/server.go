@@ -306,9 +306,24 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		return nil, fmt.Errorf("admin kubeconfig: %w", err)
 	}
 	loopback := &rest.Config{Host: url, QPS: -1, TLSClientConfig: rest.TLSClientConfig{CAData: ca.CertPEM, CertData: adminCert, KeyData: adminKey}}
-	if err := startComponents(ctx, cfg, loopback, log); err != nil {
+	// Components stop first on shutdown, while the API is still there for them to let go of
+	// their leases.
+	componentsCtx, stopComponents := context.WithCancel(ctx)
+	waitComponents, err := startComponents(componentsCtx, cfg, loopback, api.Registerer(), log)
+	if err != nil {
+		stopComponents()
 		return nil, err
 	}
+	teardown = append(teardown, func() {
+		stopComponents()
+		done := make(chan struct{})
+		go func() { waitComponents(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			log.Warn("components did not stop within 5s")
+		}
+	})
 	s := &Server{Config: cfg, Registry: reg, API: api, URL: url, AdminKubeconfig: kubeconfig, Token: token, CAPEM: ca.CertPEM, Etcd: client, Feed: feed, log: log, stopped: stopped}
 	log.Info("skiff server ready", "url", url, "kubeconfig", kubeconfig, "token", cfg.path("token"), "startup", time.Since(begin).Round(time.Millisecond))
 	return s, nil

@@ -368,6 +368,7 @@ func (s *Store) List(ctx context.Context, opts ListOptions) (*ListResult, error)
 			return nil, err
 		}
 		if !ok {
+			s.feed.log.Warn("watch cache behind etcd; consistent list read from etcd", "resource", s.cfg.Resource, "want", rev, "have", s.feed.Revision())
 			return s.listEtcd(ctx, prefix, "", rev, opts)
 		}
 	case rv > 0:

@@ -38,6 +38,8 @@ type Options struct {
 	Verbose bool
 	// Port is the API server's port; 0 picks a free one.
 	Port int
+	// DisableScheduler leaves pods unscheduled (for tests that run their own scheduler).
+	DisableScheduler bool
 }
 
 // Start starts a server and stops it when the test ends.
@@ -67,6 +69,7 @@ func StartServer(opts Options) (*Server, error) {
 	cfg.DataDir = dir
 	cfg.BindAddress = "127.0.0.1"
 	cfg.Port = opts.Port
+	cfg.DisableScheduler = opts.DisableScheduler
 	cfg.NodeName = "test-node"
 	cfg.UnsafeNoFsync = true
 	var w io.Writer = io.Discard

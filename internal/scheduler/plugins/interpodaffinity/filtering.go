@@ -1,0 +1,263 @@
+// Package interpodaffinity places pods relative to other pods: required and preferred pod
+// affinity and anti-affinity over topology keys, including the anti-affinity of pods already
+// running (an existing pod's required anti-affinity keeps matching pods out of its domain).
+package interpodaffinity
+
+import (
+	"context"
+	"sync"
+
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/skiff-project/skiff/internal/scheduler/framework"
+)
+
+// Name is the plugin's name.
+const Name = "InterPodAffinity"
+
+// Upstream's reasons.
+const (
+	ErrReasonExistingAntiAffinityRulesNotMatch = "node(s) didn't satisfy existing pods anti-affinity rules"
+	ErrReasonAffinityRulesNotMatch             = "node(s) didn't match pod affinity rules"
+	ErrReasonAntiAffinityRulesNotMatch         = "node(s) didn't match pod anti-affinity rules"
+)
+
+// HardPodAffinityWeight is upstream's default weight of an existing pod's required affinity
+// when scoring the pods it selects.
+const HardPodAffinityWeight = 1
+
+const (
+	preFilterKey framework.StateKey = "PreFilter" + Name
+	preScoreKey  framework.StateKey = "PreScore" + Name
+)
+
+// InterPodAffinity is the filter and score plugin. NamespaceLabels resolves namespace selectors
+// in affinity terms; nil treats every namespace as unlabelled.
+type InterPodAffinity struct {
+	NamespaceLabels framework.NamespaceLabels
+}
+
+var (
+	_ framework.PreFilterPlugin     = (*InterPodAffinity)(nil)
+	_ framework.FilterPlugin        = (*InterPodAffinity)(nil)
+	_ framework.PreFilterExtensions = (*InterPodAffinity)(nil)
+	_ framework.PreScorePlugin      = (*InterPodAffinity)(nil)
+	_ framework.ScorePlugin         = (*InterPodAffinity)(nil)
+)
+
+// Name returns Name.
+func (*InterPodAffinity) Name() string { return Name }
+
+type topologyPair struct{ key, value string }
+
+type counts map[topologyPair]int64
+
+func (c counts) add(p topologyPair, v int64) {
+	c[p] += v
+	if c[p] == 0 {
+		delete(c, p)
+	}
+}
+
+// updateWithAffinityTerms counts existing under node's domains when it matches all terms.
+func (c counts) updateWithAffinityTerms(existing *v1.Pod, node *v1.Node, terms []framework.AffinityTerm, ns framework.NamespaceLabels, v int64) {
+	if !matchesAll(terms, existing, ns) {
+		return
+	}
+	for i := range terms {
+		if tv, ok := node.Labels[terms[i].TopologyKey]; ok {
+			c.add(topologyPair{terms[i].TopologyKey, tv}, v)
+		}
+	}
+}
+
+// updateWithAntiAffinityTerms counts target under node's domain for each term it matches.
+func (c counts) updateWithAntiAffinityTerms(target *v1.Pod, node *v1.Node, terms []framework.AffinityTerm, ns framework.NamespaceLabels, v int64) {
+	for i := range terms {
+		if terms[i].Matches(target, ns) {
+			if tv, ok := node.Labels[terms[i].TopologyKey]; ok {
+				c.add(topologyPair{terms[i].TopologyKey, tv}, v)
+			}
+		}
+	}
+}
+
+func (c counts) merge(o counts) {
+	for k, v := range o {
+		c.add(k, v)
+	}
+}
+
+func (c counts) clone() counts {
+	n := make(counts, len(c))
+	for k, v := range c {
+		n[k] = v
+	}
+	return n
+}
+
+func matchesAll(terms []framework.AffinityTerm, pod *v1.Pod, ns framework.NamespaceLabels) bool {
+	if len(terms) == 0 {
+		return false
+	}
+	for i := range terms {
+		if !terms[i].Matches(pod, ns) {
+			return false
+		}
+	}
+	return true
+}
+
+type preFilterState struct {
+	// existingAntiAffinity counts, per domain, existing pods' required anti-affinity terms that
+	// match the incoming pod.
+	existingAntiAffinity counts
+	// affinity and antiAffinity count, per domain, existing pods matching the incoming pod's
+	// required terms.
+	affinity     counts
+	antiAffinity counts
+	podInfo      *framework.PodInfo
+}
+
+func (s *preFilterState) Clone() framework.StateData {
+	return &preFilterState{existingAntiAffinity: s.existingAntiAffinity.clone(), affinity: s.affinity.clone(),
+		antiAffinity: s.antiAffinity.clone(), podInfo: s.podInfo}
+}
+
+// PreFilter counts, over the whole snapshot, the pods that constrain the incoming pod and those
+// its own required terms select.
+func (pl *InterPodAffinity) PreFilter(ctx context.Context, state *framework.CycleState, pod *v1.Pod, snap *framework.Snapshot) *framework.Status {
+	pi := framework.PodInfoOf(state, pod)
+	if pi.ParseError != nil {
+		return framework.NewStatus(framework.UnschedulableAndUnresolvable, pi.ParseError.Error())
+	}
+	hasOwn := len(pi.RequiredAffinityTerms)+len(pi.RequiredAntiAffinityTerms) > 0
+	if !hasOwn && len(snap.HavePodsWithRequiredAntiAffinityList) == 0 {
+		return framework.NewStatus(framework.Skip)
+	}
+	s := &preFilterState{existingAntiAffinity: counts{}, affinity: counts{}, antiAffinity: counts{}, podInfo: pi}
+	var mu sync.Mutex
+	list := snap.HavePodsWithRequiredAntiAffinityList
+	framework.Parallelize(ctx, framework.Parallelism, len(list), func(i int) {
+		ni := list[i]
+		local := counts{}
+		for _, e := range ni.PodsWithRequiredAntiAffinity {
+			local.updateWithAntiAffinityTerms(pod, ni.Node(), e.RequiredAntiAffinityTerms, pl.NamespaceLabels, 1)
+		}
+		if len(local) > 0 {
+			mu.Lock()
+			s.existingAntiAffinity.merge(local)
+			mu.Unlock()
+		}
+	})
+	if hasOwn {
+		all := snap.NodeInfoList
+		framework.Parallelize(ctx, framework.Parallelism, len(all), func(i int) {
+			ni := all[i]
+			aff, anti := counts{}, counts{}
+			for _, e := range ni.Pods {
+				aff.updateWithAffinityTerms(e.Pod, ni.Node(), pi.RequiredAffinityTerms, pl.NamespaceLabels, 1)
+				anti.updateWithAntiAffinityTerms(e.Pod, ni.Node(), pi.RequiredAntiAffinityTerms, pl.NamespaceLabels, 1)
+			}
+			if len(aff)+len(anti) > 0 {
+				mu.Lock()
+				s.affinity.merge(aff)
+				s.antiAffinity.merge(anti)
+				mu.Unlock()
+			}
+		})
+	}
+	state.Write(preFilterKey, s)
+	return nil
+}
+
+// PreFilterExtensions returns the plugin: its counts change as pods are added or removed.
+func (pl *InterPodAffinity) PreFilterExtensions() framework.PreFilterExtensions { return pl }
+
+func (pl *InterPodAffinity) updateWithPod(state *framework.CycleState, other *framework.PodInfo, ni *framework.NodeInfo, v int64) *framework.Status {
+	d, err := state.Read(preFilterKey)
+	if err != nil {
+		return framework.AsStatus(err)
+	}
+	s := d.(*preFilterState)
+	node := ni.Node()
+	s.existingAntiAffinity.updateWithAntiAffinityTerms(s.podInfo.Pod, node, other.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
+	s.affinity.updateWithAffinityTerms(other.Pod, node, s.podInfo.RequiredAffinityTerms, pl.NamespaceLabels, v)
+	s.antiAffinity.updateWithAntiAffinityTerms(other.Pod, node, s.podInfo.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
+	return nil
+}
+
+// AddPod counts a pod added to ni during a simulation.
+func (pl *InterPodAffinity) AddPod(_ context.Context, state *framework.CycleState, _ *v1.Pod, add *framework.PodInfo, ni *framework.NodeInfo) *framework.Status {
+	return pl.updateWithPod(state, add, ni, 1)
+}
+
+// RemovePod uncounts a pod removed from ni during a simulation.
+func (pl *InterPodAffinity) RemovePod(_ context.Context, state *framework.CycleState, _ *v1.Pod, rm *framework.PodInfo, ni *framework.NodeInfo) *framework.Status {
+	return pl.updateWithPod(state, rm, ni, -1)
+}
+
+// Filter checks, in upstream's order, the pod's required affinity, its required anti-affinity
+// and the existing pods' anti-affinity against node's domains.
+func (pl *InterPodAffinity) Filter(_ context.Context, state *framework.CycleState, _ *v1.Pod, ni *framework.NodeInfo) *framework.Status {
+	d, err := state.Read(preFilterKey)
+	if err != nil {
+		return framework.AsStatus(err)
+	}
+	s := d.(*preFilterState)
+	node := ni.Node()
+	if !satisfiesAffinity(s, node, pl.NamespaceLabels) {
+		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch)
+	}
+	if !satisfiesAntiAffinity(s, node) {
+		return framework.NewStatus(framework.Unschedulable, ErrReasonAntiAffinityRulesNotMatch)
+	}
+	if !satisfiesExistingAntiAffinity(s, node) {
+		return framework.NewStatus(framework.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch)
+	}
+	return nil
+}
+
+func satisfiesAffinity(s *preFilterState, node *v1.Node, ns framework.NamespaceLabels) bool {
+	podsExist := true
+	for i := range s.podInfo.RequiredAffinityTerms {
+		t := &s.podInfo.RequiredAffinityTerms[i]
+		tv, ok := node.Labels[t.TopologyKey]
+		if !ok {
+			return false
+		}
+		if s.affinity[topologyPair{t.TopologyKey, tv}] <= 0 {
+			podsExist = false
+		}
+	}
+	if podsExist {
+		return true
+	}
+	// The first pod of a group with affinity to itself may go anywhere its terms' keys exist.
+	return len(s.affinity) == 0 && matchesAll(s.podInfo.RequiredAffinityTerms, s.podInfo.Pod, ns)
+}
+
+func satisfiesAntiAffinity(s *preFilterState, node *v1.Node) bool {
+	if len(s.antiAffinity) == 0 {
+		return true
+	}
+	for i := range s.podInfo.RequiredAntiAffinityTerms {
+		t := &s.podInfo.RequiredAntiAffinityTerms[i]
+		if tv, ok := node.Labels[t.TopologyKey]; ok && s.antiAffinity[topologyPair{t.TopologyKey, tv}] > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func satisfiesExistingAntiAffinity(s *preFilterState, node *v1.Node) bool {
+	if len(s.existingAntiAffinity) == 0 {
+		return true
+	}
+	for k, v := range node.Labels {
+		if s.existingAntiAffinity[topologyPair{k, v}] > 0 {
+			return false
+		}
+	}
+	return true
+}

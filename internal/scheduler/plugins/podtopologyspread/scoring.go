@@ -1,0 +1,153 @@
+package podtopologyspread
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
+
+	"github.com/skiff-project/skiff/internal/scheduler/framework"
+)
+
+type pair struct{ key, value string }
+
+type preScoreState struct {
+	constraints []Constraint
+	ignored     map[string]bool
+	counts      map[pair]*int64
+	weights     []float64
+}
+
+func (s *preScoreState) Clone() framework.StateData { return s }
+
+// PreScore counts, for each ScheduleAnyway constraint, the matching pods in every domain that
+// a feasible node belongs to. Hostname domains are counted at Score time.
+func (pl *PodTopologySpread) PreScore(ctx context.Context, state *framework.CycleState, pod *v1.Pod, snap *framework.Snapshot, filtered []*framework.NodeInfo) *framework.Status {
+	cs, defaulted, err := Constraints(pod, v1.ScheduleAnyway, pl.defaultSelector(pod))
+	if err != nil {
+		return framework.AsStatus(err)
+	}
+	if len(cs) == 0 || len(filtered) == 0 {
+		return framework.NewStatus(framework.Skip)
+	}
+	requireAll := !defaulted
+	s := &preScoreState{constraints: cs, ignored: map[string]bool{}, counts: map[pair]*int64{}, weights: make([]float64, len(cs))}
+	size := make([]int, len(cs))
+	for _, ni := range filtered {
+		l := ni.Node().Labels
+		if requireAll && !hasAllKeys(l, cs) {
+			s.ignored[ni.Node().Name] = true
+			continue
+		}
+		for i := range cs {
+			if cs[i].TopologyKey == v1.LabelHostname {
+				continue
+			}
+			p := pair{cs[i].TopologyKey, l[cs[i].TopologyKey]}
+			if s.counts[p] == nil {
+				s.counts[p] = new(int64)
+				size[i]++
+			}
+		}
+	}
+	for i := range cs {
+		sz := size[i]
+		if cs[i].TopologyKey == v1.LabelHostname {
+			sz = len(filtered) - len(s.ignored)
+		}
+		s.weights[i] = math.Log(float64(sz + 2))
+	}
+	req := nodeaffinity.GetRequiredNodeAffinity(pod)
+	nodes := snap.NodeInfoList
+	framework.Parallelize(ctx, framework.Parallelism, len(nodes), func(n int) {
+		ni := nodes[n]
+		node := ni.Node()
+		if requireAll && !hasAllKeys(node.Labels, cs) {
+			return
+		}
+		affOK := -1
+		for i := range cs {
+			if cs[i].TopologyKey == v1.LabelHostname {
+				continue
+			}
+			c := s.counts[pair{cs[i].TopologyKey, node.Labels[cs[i].TopologyKey]}]
+			if c == nil {
+				continue
+			}
+			if affOK < 0 {
+				affOK = 0
+				if affinityMatches(req, node) {
+					affOK = 1
+				}
+			}
+			if !cs[i].includes(pod, node, affOK == 1) {
+				continue
+			}
+			atomic.AddInt64(c, int64(CountMatching(ni.Pods, cs[i].Selector, pod.Namespace)))
+		}
+	})
+	state.Write(preScoreKey, s)
+	return nil
+}
+
+// Score is, over the constraints, count * log(domains + 2) + (maxSkew - 1): lower is better.
+func (pl *PodTopologySpread) Score(_ context.Context, state *framework.CycleState, pod *v1.Pod, ni *framework.NodeInfo) (int64, *framework.Status) {
+	d, err := state.Read(preScoreKey)
+	if err != nil {
+		return 0, framework.AsStatus(err)
+	}
+	s := d.(*preScoreState)
+	node := ni.Node()
+	if s.ignored[node.Name] {
+		return 0, nil
+	}
+	var score float64
+	for i := range s.constraints {
+		c := &s.constraints[i]
+		v, ok := node.Labels[c.TopologyKey]
+		if !ok {
+			continue
+		}
+		var cnt int64
+		if c.TopologyKey == v1.LabelHostname {
+			cnt = int64(CountMatching(ni.Pods, c.Selector, pod.Namespace))
+		} else if p := s.counts[pair{c.TopologyKey, v}]; p != nil {
+			cnt = *p
+		}
+		score += float64(cnt)*s.weights[i] + float64(c.MaxSkew-1)
+	}
+	return int64(math.Round(score)), nil
+}
+
+// ScoreExtensions returns the plugin.
+func (pl *PodTopologySpread) ScoreExtensions() framework.ScoreExtensions { return pl }
+
+// NormalizeScore reverses scores onto [0, 100] as upstream: max*(max+min-s)/max; ignored
+// nodes (missing a topology key) get 0.
+func (pl *PodTopologySpread) NormalizeScore(_ context.Context, state *framework.CycleState, _ *v1.Pod, scores framework.NodeScoreList) *framework.Status {
+	d, err := state.Read(preScoreKey)
+	if err != nil {
+		return nil
+	}
+	s := d.(*preScoreState)
+	lo, hi := int64(math.MaxInt64), int64(0)
+	for _, sc := range scores {
+		if s.ignored[sc.Name] {
+			continue
+		}
+		lo, hi = min(lo, sc.Score), max(hi, sc.Score)
+	}
+	for i := range scores {
+		switch {
+		case s.ignored[scores[i].Name]:
+			scores[i].Score = 0
+		case hi == 0:
+			scores[i].Score = framework.MaxNodeScore
+		default:
+			scores[i].Score = framework.MaxNodeScore * (hi + lo - scores[i].Score) / hi
+		}
+	}
+	return nil
+}
