@@ -128,18 +128,23 @@ func (a *IPs) allocateClusterIP(ctx context.Context, svc *corev1.Service, dryRun
 	if svc.Spec.Type == corev1.ServiceTypeExternalName || svc.Spec.ClusterIP == corev1.ClusterIPNone {
 		return undo, nil
 	}
-	path := field.NewPath("spec", "clusterIPs").Index(0)
 	if want := svc.Spec.ClusterIP; want != "" {
+		// Upstream's allocator reports on spec.clusterIPs as a whole, with the list as the value,
+		// and with the messages of its ServiceCIDR-based allocator.
+		path, value := field.NewPath("spec", "clusterIPs"), svc.Spec.ClusterIPs
+		if len(value) == 0 {
+			value = []string{want}
+		}
 		ip := net.ParseIP(want)
 		if ip == nil {
-			return undo, invalid(svc, field.Invalid(path, want, "must be a valid IP address"))
+			return undo, invalid(svc, field.Invalid(path.Index(0), want, "must be a valid IP address"))
 		}
 		if !a.Contains(ip) {
-			return undo, invalid(svc, field.Invalid(path, want, fmt.Sprintf("failed to allocate IP %s: provided IP is not in the valid range. The range of valid IPs is %s", want, a.cidr)))
+			return undo, invalid(svc, field.Invalid(path, value, fmt.Sprintf("failed to allocate IP %s: the provided network does not match the current range", want)))
 		}
 		if err := a.Reserve(ctx, ip, svc.Namespace, svc.Name, dryRun); err != nil {
 			if apierrors.IsAlreadyExists(err) {
-				return undo, invalid(svc, field.Invalid(path, want, fmt.Sprintf("failed to allocate IP %s: provided IP is already allocated", want)))
+				return undo, invalid(svc, field.Invalid(path, value, fmt.Sprintf("failed to allocate IP %s: provided IP is already allocated", want)))
 			}
 			return undo, err
 		}

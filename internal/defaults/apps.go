@@ -112,4 +112,16 @@ func defaultStatefulSet(ss *appsv1.StatefulSet) {
 	for i := range ss.Spec.VolumeClaimTemplates {
 		defaultPersistentVolumeClaim(&ss.Spec.VolumeClaimTemplates[i])
 	}
+	SetVolumeClaimTemplateTypes(ss)
+}
+
+// SetVolumeClaimTemplateTypes gives a StatefulSet's volumeClaimTemplates apiVersion v1 and
+// kind PersistentVolumeClaim, as upstream's apps/v1 conversion does on every write and read
+// (kubernetes#87583). Protobuf does not carry them, so the registry calls this after decoding
+// a stored StatefulSet too.
+func SetVolumeClaimTemplateTypes(ss *appsv1.StatefulSet) {
+	for i := range ss.Spec.VolumeClaimTemplates {
+		t := &ss.Spec.VolumeClaimTemplates[i]
+		t.APIVersion, t.Kind = "v1", "PersistentVolumeClaim"
+	}
 }

@@ -240,8 +240,15 @@ func defaultNamespace(ns *corev1.Namespace) {
 	}
 }
 
-// defaultNode follows SetObjectDefaults_Node: allocatable defaults to capacity.
+// defaultNode follows SetObjectDefaults_Node: allocatable defaults to capacity. It also does
+// what upstream's v1 conversion does to the spec: podCIDR is podCIDRs[0], and when the two
+// disagree the singular podCIDR wins.
 func defaultNode(node *corev1.Node) {
+	if s := &node.Spec; s.PodCIDR != "" && (len(s.PodCIDRs) == 0 || s.PodCIDRs[0] != s.PodCIDR) {
+		s.PodCIDRs = []string{s.PodCIDR}
+	} else if len(s.PodCIDRs) > 0 {
+		s.PodCIDR = s.PodCIDRs[0]
+	}
 	if node.Status.Allocatable == nil && node.Status.Capacity != nil {
 		node.Status.Allocatable = node.Status.Capacity.DeepCopy()
 	}

@@ -37,6 +37,12 @@ func defaultPodSpecTree(spec *corev1.PodSpec) {
 // defaultPodSpec follows SetDefaults_PodSpec. Upstream deliberately keeps this list short
 // (kubernetes#69445): new defaults go to SetDefaults_Pod so that templates stay stable.
 func defaultPodSpec(spec *corev1.PodSpec) {
+	// The deprecated serviceAccount is an alias of serviceAccountName, which wins when both
+	// are set.
+	if spec.ServiceAccountName == "" {
+		spec.ServiceAccountName = spec.DeprecatedServiceAccount //nolint:staticcheck // kept in sync as upstream does
+	}
+	spec.DeprecatedServiceAccount = spec.ServiceAccountName //nolint:staticcheck // kept in sync as upstream does
 	if spec.DNSPolicy == "" {
 		spec.DNSPolicy = corev1.DNSClusterFirst
 	}

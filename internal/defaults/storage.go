@@ -44,6 +44,10 @@ func defaultCSIDriver(d *storagev1.CSIDriver) {
 	if s.SELinuxMount == nil {
 		s.SELinuxMount = ptr.To(false)
 	}
+	// The VolumeLimitScaling gate is beta and on by default since v1.37.
+	if s.PreventPodSchedulingIfMissing == nil {
+		s.PreventPodSchedulingIfMissing = ptr.To(false)
+	}
 }
 
 // defaultVolumeAttachment applies the nested PersistentVolumeSpec defaulters to an inline

@@ -13,6 +13,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,7 +28,7 @@ import (
 // disabled feature gates (nothing to do with every gate at its v1.37 default) have no
 // function here: ConfigMap, Secret, Endpoints, ServiceAccount, Event, LimitRange,
 // ControllerRevision, Role, ClusterRole, RoleBinding, ClusterRoleBinding, StorageClass,
-// CSIDriver, CSINode, Lease, PriorityClass, RuntimeClass, IPAddress and events.k8s.io Event.
+// CSIDriver, CSINode, Lease, RuntimeClass, IPAddress and events.k8s.io Event.
 
 // DeprecatedTemplateGenerationAnnotation carries a DaemonSet's internal templateGeneration
 // in apps/v1, where the field does not exist.
@@ -309,6 +310,12 @@ func PrepareForCreateCronJob(cj *batchv1.CronJob) {
 // autoscaling/v2 type is the storage version; an autoscaling/v1 object is converted first.
 func PrepareForCreateHorizontalPodAutoscaler(hpa *autoscalingv2.HorizontalPodAutoscaler) {
 	hpa.Status = autoscalingv2.HorizontalPodAutoscalerStatus{}
+}
+
+// PrepareForCreatePriorityClass follows the PriorityClass strategy: generation 1 (and kept
+// as it is on update).
+func PrepareForCreatePriorityClass(pc *schedulingv1.PriorityClass) {
+	pc.Generation = 1
 }
 
 // PrepareForCreateIngress follows the Ingress strategy: status reset, generation 1.

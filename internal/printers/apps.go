@@ -6,9 +6,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	appsv1beta1 "k8s.io/api/apps/v1beta1"
 	corev1 "k8s.io/api/core/v1"
-	extensionsv1beta1 "k8s.io/api/extensions/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -26,7 +24,7 @@ func init() {
 // Deployment
 
 func deploymentColumns() []metav1.TableColumnDefinition {
-	status := extensionsv1beta1.DeploymentStatus{}.SwaggerDoc()
+	status := appsv1.DeploymentStatus{}.SwaggerDoc()
 	return []metav1.TableColumnDefinition{
 		nameColumn(),
 		{Name: "Ready", Type: "string", Description: "Number of the pod with ready state"},
@@ -35,7 +33,7 @@ func deploymentColumns() []metav1.TableColumnDefinition {
 		ageColumn(),
 		{Name: "Containers", Type: "string", Priority: 1, Description: containersDoc},
 		{Name: "Images", Type: "string", Priority: 1, Description: imagesDoc},
-		{Name: "Selector", Type: "string", Priority: 1, Description: extensionsv1beta1.DeploymentSpec{}.SwaggerDoc()["selector"]},
+		{Name: "Selector", Type: "string", Priority: 1, Description: appsv1.DeploymentSpec{}.SwaggerDoc()["selector"]},
 	}
 }
 
@@ -60,8 +58,8 @@ func deploymentCells(d *appsv1.Deployment, now time.Time) ([]interface{}, error)
 // ReplicaSet
 
 func replicaSetColumns() []metav1.TableColumnDefinition {
-	spec := extensionsv1beta1.ReplicaSetSpec{}.SwaggerDoc()
-	status := extensionsv1beta1.ReplicaSetStatus{}.SwaggerDoc()
+	spec := appsv1.ReplicaSetSpec{}.SwaggerDoc()
+	status := appsv1.ReplicaSetStatus{}.SwaggerDoc()
 	return []metav1.TableColumnDefinition{
 		nameColumn(),
 		{Name: "Desired", Type: "integer", Description: spec["replicas"]},
@@ -111,7 +109,7 @@ func statefulSetCells(ss *appsv1.StatefulSet, now time.Time) ([]interface{}, err
 // DaemonSet
 
 func daemonSetColumns() []metav1.TableColumnDefinition {
-	status := extensionsv1beta1.DaemonSetStatus{}.SwaggerDoc()
+	status := appsv1.DaemonSetStatus{}.SwaggerDoc()
 	return []metav1.TableColumnDefinition{
 		nameColumn(),
 		{Name: "Desired", Type: "integer", Description: status["desiredNumberScheduled"]},
@@ -123,7 +121,7 @@ func daemonSetColumns() []metav1.TableColumnDefinition {
 		ageColumn(),
 		{Name: "Containers", Type: "string", Priority: 1, Description: containersDoc},
 		{Name: "Images", Type: "string", Priority: 1, Description: imagesDoc},
-		{Name: "Selector", Type: "string", Priority: 1, Description: extensionsv1beta1.DaemonSetSpec{}.SwaggerDoc()["selector"]},
+		{Name: "Selector", Type: "string", Priority: 1, Description: appsv1.DaemonSetSpec{}.SwaggerDoc()["selector"]},
 	}
 }
 
@@ -148,7 +146,7 @@ func controllerRevisionColumns() []metav1.TableColumnDefinition {
 	return []metav1.TableColumnDefinition{
 		nameColumn(),
 		{Name: "Controller", Type: "string", Description: "Controller of the object"},
-		{Name: "Revision", Type: "string", Description: appsv1beta1.ControllerRevision{}.SwaggerDoc()["revision"]},
+		{Name: "Revision", Type: "string", Description: appsv1.ControllerRevision{}.SwaggerDoc()["revision"]},
 		ageColumn(),
 	}
 }

@@ -18,7 +18,7 @@ func TestColumns(t *testing.T) {
 		{Kind: "Endpoints"}:             "Name,Endpoints,Age",
 		{Kind: "ConfigMap"}:             "Name,Data,Age",
 		{Kind: "Secret"}:                "Name,Type,Data,Age",
-		{Kind: "ServiceAccount"}:        "Name,Secrets,Age",
+		{Kind: "ServiceAccount"}:        "Name,Age",
 		{Kind: "Node"}:                  "Name,Status,Roles,Age,Version,Internal-IP*,External-IP*,OS-Image*,Kernel-Version*,Container-Runtime*",
 		{Kind: "Event"}:                 "Last Seen,Type,Reason,Object,Subobject*,Source*,Message,First Seen*,Count*,Name*",
 		{Kind: "PersistentVolume"}:      "Name,Capacity,Access Modes,Reclaim Policy,Status,Claim,StorageClass,VolumeAttributesClass,Reason,Age,VolumeMode*",

@@ -673,16 +673,14 @@ func secretCells(obj *corev1.Secret, now time.Time) ([]interface{}, error) {
 
 // ServiceAccount
 
+// serviceAccountColumns are NAME and AGE: upstream dropped SECRETS in v1.37, since token
+// Secrets are no longer listed in ServiceAccounts.
 func serviceAccountColumns() []metav1.TableColumnDefinition {
-	return []metav1.TableColumnDefinition{
-		nameColumn(),
-		{Name: "Secrets", Type: "string", Description: corev1.ServiceAccount{}.SwaggerDoc()["secrets"]},
-		ageColumn(),
-	}
+	return []metav1.TableColumnDefinition{nameColumn(), ageColumn()}
 }
 
 func serviceAccountCells(obj *corev1.ServiceAccount, now time.Time) ([]interface{}, error) {
-	return []interface{}{obj.Name, int64(len(obj.Secrets)), age(obj.CreationTimestamp, now)}, nil
+	return []interface{}{obj.Name, age(obj.CreationTimestamp, now)}, nil
 }
 
 // PersistentVolume

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
-	discoveryv1beta1 "k8s.io/api/discovery/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -16,7 +15,7 @@ func init() {
 }
 
 func endpointSliceColumns() []metav1.TableColumnDefinition {
-	doc := discoveryv1beta1.EndpointSlice{}.SwaggerDoc()
+	doc := discoveryv1.EndpointSlice{}.SwaggerDoc()
 	return []metav1.TableColumnDefinition{
 		nameColumn(),
 		{Name: "AddressType", Type: "string", Description: doc["addressType"]},

@@ -297,7 +297,7 @@ func TestRows(t *testing.T) {
 			{"empty", none, "5m"},
 			{"settings", int64(3), "5m"},
 			{"creds", "kubernetes.io/basic-auth", int64(2), "5m"},
-			{"builder", int64(1), "5m"},
+			{"builder", "5m"},
 			{"2m", "Warning", "BackOff", "pod/web-1", "spec.containers{app}", "kubelet, node-1", "Back-off restarting failed container app", "10m", int64(7), "web-1.17a"},
 			{"60s", "Normal", "ScalingReplicaSet", "deployment/web", "", "deployment-controller", "Scaled up replica set web-5d4 from 0 to 3", "3m", int64(4), "web.17b"},
 			{"2m", "Normal", "Starting", "node", "", "kubelet, node-1", "Starting kubelet.", "2m", int64(1), "cluster.17c"},

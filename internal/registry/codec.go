@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+
+	"github.com/skiff-project/skiff/internal/defaults"
 )
 
 // protoCodec stores built-in kinds as protobuf in upstream's k8s\0 envelope.
@@ -37,5 +40,8 @@ func (c *protoCodec) Decode(data []byte) (runtime.Object, error) {
 		return nil, fmt.Errorf("stored object is %v, want %v", gvk, c.gvk)
 	}
 	obj.GetObjectKind().SetGroupVersionKind(c.gvk)
+	if ss, ok := obj.(*appsv1.StatefulSet); ok {
+		defaults.SetVolumeClaimTemplateTypes(ss)
+	}
 	return obj, nil
 }

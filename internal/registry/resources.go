@@ -36,7 +36,7 @@ func BuiltinResources() []*Resource {
 			Status: true, Generation: true, ReturnDeletedObject: true, Subresources: podSubresources,
 			Fields: podFields, FieldLabels: podFieldLabels, IndexField: "spec.nodeName", GracePeriod: podGracePeriod},
 		{GVK: gvk("", "v1", "Service"), Plural: "services", Singular: "service", Namespaced: true, ShortNames: []string{"svc"}, Categories: all,
-			Status: true, ReturnDeletedObject: true, EtcdPrefix: "/registry/services/specs/", NameValidation: apivalidation.NameIsDNS1035Label,
+			Status: true, ReturnDeletedObject: true, EtcdPrefix: "/registry/services/specs/", NameValidation: apivalidation.NameIsDNSLabel,
 			Subresources: []string{"proxy"}},
 		{GVK: gvk("", "v1", "Endpoints"), Plural: "endpoints", Singular: "endpoints", Namespaced: true, ShortNames: []string{"ep"},
 			EtcdPrefix: "/registry/services/endpoints/", CreateOnUpdate: true},
@@ -97,10 +97,10 @@ func BuiltinResources() []*Resource {
 
 		// autoscaling/v2 (stored as v2, as upstream does)
 		{GVK: gvk("autoscaling", "v2", "HorizontalPodAutoscaler"), Plural: "horizontalpodautoscalers", Singular: "horizontalpodautoscaler",
-			Namespaced: true, ShortNames: []string{"hpa"}, Categories: all, Status: true, EtcdPrefix: "/registry/horizontalpodautoscalers/"},
+			Namespaced: true, ShortNames: []string{"hpa"}, Categories: all, Status: true, Generation: true, EtcdPrefix: "/registry/horizontalpodautoscalers/"},
 		{GVK: gvk("autoscaling", "v1", "HorizontalPodAutoscaler"), StorageGVK: gvk("autoscaling", "v2", "HorizontalPodAutoscaler"),
 			Plural: "horizontalpodautoscalers", Singular: "horizontalpodautoscaler", Namespaced: true, ShortNames: []string{"hpa"},
-			Categories: all, Status: true, EtcdPrefix: "/registry/horizontalpodautoscalers/"},
+			Categories: all, Status: true, Generation: true, EtcdPrefix: "/registry/horizontalpodautoscalers/"},
 
 		// networking.k8s.io/v1
 		{GVK: gvk("networking.k8s.io", "v1", "Ingress"), Plural: "ingresses", Singular: "ingress", Namespaced: true, ShortNames: []string{"ing"},

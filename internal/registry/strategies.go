@@ -62,6 +62,7 @@ var createStrategies = map[string]func(context.Context, runtime.Object){
 	"EndpointSlice":           create(func(e *discoveryv1.EndpointSlice) { defaults.PrepareForCreateEndpointSlice(e) }),
 	"PodDisruptionBudget":     create(func(p *policyv1.PodDisruptionBudget) { defaults.PrepareForCreatePodDisruptionBudget(p) }),
 	"VolumeAttachment":        create(func(v *storagev1.VolumeAttachment) { defaults.PrepareForCreateVolumeAttachment(v) }),
+	"PriorityClass":           create(defaults.PrepareForCreatePriorityClass),
 	"CustomResourceDefinition": create(func(c *apiextensionsv1.CustomResourceDefinition) {
 		defaults.PrepareForCreateCustomResourceDefinition(c)
 	}),
