@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/skiff-project/skiff/internal/server"
 )
@@ -77,6 +78,7 @@ func StartServer(opts Options) (*Server, error) {
 		w = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	klog.SetSlogLogger(log.With("source", "client-go"))
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.Start(ctx, cfg, log)
 	if err != nil {

@@ -22,7 +22,8 @@ import (
 var shared *testserver.Server
 
 func TestMain(m *testing.M) {
-	s, err := testserver.StartServer(testserver.Options{Verbose: os.Getenv("SKIFF_TEST_VERBOSE") != ""})
+	// No scheduler: these tests check API semantics, and a scheduler would write pod status.
+	s, err := testserver.StartServer(testserver.Options{Verbose: os.Getenv("SKIFF_TEST_VERBOSE") != "", DisableScheduler: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start test server:", err)
 		os.Exit(1)
