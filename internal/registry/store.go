@@ -397,13 +397,24 @@ func (s *Store) prepareUpdate(ctx context.Context, next, cur runtime.Object, nam
 	case "binding":
 	default:
 		if s.R.Status {
-			copyField(next, cur, "Status")
+			// A deep copy: the stored object is shared with the cache and its readers.
+			copyField(next, cur.DeepCopyObject(), "Status")
 		}
 	}
 	a.SetUID(ca.GetUID())
 	a.SetCreationTimestamp(ca.GetCreationTimestamp())
-	a.SetDeletionTimestamp(ca.GetDeletionTimestamp())
-	a.SetDeletionGracePeriodSeconds(ca.GetDeletionGracePeriodSeconds())
+	if dt := ca.GetDeletionTimestamp(); dt != nil {
+		t := *dt
+		a.SetDeletionTimestamp(&t)
+	} else {
+		a.SetDeletionTimestamp(nil)
+	}
+	if g := ca.GetDeletionGracePeriodSeconds(); g != nil {
+		v := *g
+		a.SetDeletionGracePeriodSeconds(&v)
+	} else {
+		a.SetDeletionGracePeriodSeconds(nil)
+	}
 	a.SetGeneration(ca.GetGeneration())
 	a.SetResourceVersion(ca.GetResourceVersion())
 	a.SetSelfLink("")
