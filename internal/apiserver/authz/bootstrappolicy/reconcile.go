@@ -5,13 +5,16 @@ import (
 	"fmt"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/component-helpers/auth/rbac/reconciliation"
 
+	"github.com/skiff-project/skiff/internal/controller/clusterroleaggregation"
 	"github.com/skiff-project/skiff/internal/registry"
+	"github.com/skiff-project/skiff/internal/storage"
 )
 
 // Result counts what Reconcile did.
@@ -47,6 +50,13 @@ func Reconcile(ctx context.Context, reg *registry.Registry) (Result, error) {
 		}
 		count(out.Operation, out.Protected)
 	}
+	// Aggregated roles are filled in now rather than by the aggregation controller once it
+	// starts, so that admin, edit and view grant what they should from the first request.
+	n, err := aggregate(ctx, roles.st)
+	if err != nil {
+		return res, err
+	}
+	res.Updated += n
 	bindings := &bindingStore{ctx: ctx, st: st("clusterrolebindings")}
 	for _, b := range ClusterRoleBindings() {
 		b := b
@@ -75,6 +85,48 @@ func Reconcile(ctx context.Context, reg *registry.Registry) (Result, error) {
 		count(out.Operation, out.Protected)
 	}
 	return res, nil
+}
+
+// aggregate sets the rules of every aggregated ClusterRole in st, returning how many changed.
+func aggregate(ctx context.Context, st *registry.Store) (int, error) {
+	list, err := st.List(ctx, "", storage.ListOptions{})
+	if err != nil {
+		return 0, err
+	}
+	var all []*rbacv1.ClusterRole
+	for _, o := range list.Items {
+		if r, ok := o.(*rbacv1.ClusterRole); ok {
+			all = append(all, r)
+		}
+	}
+	changed := 0
+	// Aggregated roles may aggregate each other (admin takes edit, which takes view): repeat
+	// until nothing changes.
+	for pass := 0; pass < 5; pass++ {
+		again := false
+		for i, r := range all {
+			rules, ok, err := clusterroleaggregation.Aggregate(r, all)
+			if err != nil {
+				return changed, err
+			}
+			if !ok || equality.Semantic.DeepEqual(rules, r.Rules) {
+				continue
+			}
+			next := r.DeepCopy()
+			next.Rules = rules
+			out, err := update(ctx, st, "", r.Name, next)
+			if err != nil {
+				return changed, fmt.Errorf("aggregate clusterrole %s: %w", r.Name, err)
+			}
+			all[i] = out.(*rbacv1.ClusterRole)
+			changed++
+			again = true
+		}
+		if !again {
+			break
+		}
+	}
+	return changed, nil
 }
 
 // ownerStore adapts a Role or ClusterRole store to reconciliation.RuleOwnerModifier.
