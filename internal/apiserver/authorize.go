@@ -26,6 +26,9 @@ type Attributes struct {
 	Subresource       string
 	Name              string
 	Path              string
+	// FieldSelector is a list or watch's field selector (for authorizers that allow a scoped
+	// read, such as a node listing the pods bound to it).
+	FieldSelector string
 }
 
 // Authorizer decides whether a request may proceed. reason explains a denial; an error means
@@ -59,8 +62,12 @@ func attributesOf(r *http.Request, ri *RequestInfo, u User) Attributes {
 			verb = "create"
 		}
 	}
-	return Attributes{User: u, Verb: verb, IsResourceRequest: true, Namespace: ri.Namespace, APIGroup: ri.Group,
+	a := Attributes{User: u, Verb: verb, IsResourceRequest: true, Namespace: ri.Namespace, APIGroup: ri.Group,
 		APIVersion: ri.Version, Resource: ri.Resource, Subresource: ri.Subresource, Name: ri.Name, Path: r.URL.Path}
+	if verb == "list" || verb == "watch" {
+		a.FieldSelector = r.URL.Query().Get("fieldSelector")
+	}
+	return a
 }
 
 // forbidden builds upstream's 403 for a denied request.

@@ -121,13 +121,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		auditID = uuid.NewString()
 	}
 	rec.Header().Set("Audit-Id", auditID)
+	// user is the authenticated caller; impersonated, if set, the user it acts as.
 	var user User
+	var impersonated *User
 	s.metrics.inflight.Inc()
 	defer func() {
 		s.metrics.inflight.Dec()
 		s.metrics.observe(ri, rec.code, s.cfg.Now().Sub(start))
 		if s.cfg.Audit != nil {
-			s.audit(r, ri, user, auditID, start, rec)
+			s.audit(r, ri, user, impersonated, auditID, start, rec)
 		}
 	}()
 	defer func() {
@@ -152,8 +154,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			user = User{Name: "system:anonymous", Groups: []string{"system:unauthenticated"}}
 		}
+		actor := user
+		imp, err := s.impersonate(r, user)
+		if err != nil {
+			s.writeError(rec, r, err)
+			return
+		}
+		if imp != nil {
+			impersonated, actor = imp, *imp
+		}
 		if s.cfg.Authorizer != nil && !(publicPath(r.URL.Path) && !ok) {
-			a := attributesOf(r, ri, user)
+			a := attributesOf(r, ri, actor)
 			allowed, reason, err := s.cfg.Authorizer.Authorize(r.Context(), a)
 			if err != nil && reason == "" {
 				reason = err.Error()
@@ -163,7 +174,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		r = r.WithContext(registry.WithUser(r.Context(), registry.UserInfo{Name: user.Name, UID: user.UID, Groups: user.Groups, Extra: user.Extra}))
+		r = r.WithContext(registry.WithUser(r.Context(), registry.UserInfo{Name: actor.Name, UID: actor.UID, Groups: actor.Groups, Extra: actor.Extra}))
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		r = r.WithContext(registry.WithManager(r.Context(), r.URL.Query().Get("fieldManager"), r.Header.Get("User-Agent")))
@@ -276,7 +287,7 @@ func contains(xs []string, x string) bool {
 }
 
 // audit writes the request's audit event, if the policy wants one.
-func (s *Server) audit(r *http.Request, ri *RequestInfo, u User, id string, start time.Time, rec *statusRecorder) {
+func (s *Server) audit(r *http.Request, ri *RequestInfo, u User, impersonated *User, id string, start time.Time, rec *statusRecorder) {
 	verb := ri.Verb
 	if !ri.IsResourceRequest {
 		verb = strings.ToLower(r.Method)
@@ -291,6 +302,9 @@ func (s *Server) audit(r *http.Request, ri *RequestInfo, u User, id string, star
 		Level: audit.LevelMetadata, AuditID: types.UID(id), Stage: "ResponseComplete", RequestURI: r.URL.RequestURI(), Verb: verb,
 		User: au, SourceIPs: sourceIPs(r), UserAgent: r.UserAgent(),
 		RequestReceivedTimestamp: metav1.NewMicroTime(start), StageTimestamp: metav1.NewMicroTime(s.cfg.Now()),
+	}
+	if impersonated != nil {
+		e.ImpersonatedUser = &audit.UserInfo{Username: impersonated.Name, Groups: impersonated.Groups}
 	}
 	if ri.IsResourceRequest {
 		e.ObjectRef = &audit.ObjectReference{Resource: ri.Resource, Namespace: ri.Namespace, Name: ri.Name,

@@ -11,13 +11,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/skiff-project/skiff/internal/controller/clusterroleaggregation"
 	"github.com/skiff-project/skiff/internal/controller/nodeipam"
 	"github.com/skiff-project/skiff/internal/kubelet/simulate"
 	"github.com/skiff-project/skiff/internal/scheduler"
 )
 
-// startComponents starts the in-process API clients of the control plane: node IPAM and, when
-// asked, simulated nodes, and the scheduler. They run until ctx ends.
+// startComponents starts the in-process API clients of the control plane: node IPAM, ClusterRole
+// aggregation and, when asked, simulated nodes, and the scheduler. They run until ctx ends.
 // It returns a function that waits for them to stop.
 func startComponents(ctx context.Context, cfg Config, loopback *rest.Config, metrics prometheus.Registerer, log *slog.Logger) (func(), error) {
 	client, err := kubernetes.NewForConfig(loopback)
@@ -38,6 +39,12 @@ func startComponents(ctx context.Context, cfg Config, loopback *rest.Config, met
 		}
 	})
 	log.Info("node IPAM started", "cluster-cidr", cfg.ClusterCIDR, "node-cidr-mask-size", cfg.NodeCIDRMaskSize)
+	goRun(func() {
+		if err := clusterroleaggregation.Run(ctx, client, log.With("component", "clusterrole-aggregation")); err != nil && ctx.Err() == nil {
+			log.Error("clusterrole aggregation stopped", "err", err)
+		}
+	})
+	log.Info("clusterrole aggregation started")
 	if cfg.SimulatedNodes > 0 {
 		opts := simulate.Options{Nodes: cfg.SimulatedNodes, NamePrefix: "sim-", CPU: resource.MustParse("32"),
 			Memory: resource.MustParse("256Gi"), Pods: 110, Log: log}

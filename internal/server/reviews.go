@@ -75,6 +75,9 @@ func (rv *reviews) decide(ctx context.Context, u apiserver.User, spec authorizat
 	if ra := spec.ResourceAttributes; ra != nil {
 		a.IsResourceRequest, a.Verb, a.Namespace, a.APIGroup, a.APIVersion = true, ra.Verb, ra.Namespace, ra.Group, ra.Version
 		a.Resource, a.Subresource, a.Name = ra.Resource, ra.Subresource, ra.Name
+		if fs := ra.FieldSelector; fs != nil {
+			a.FieldSelector = fs.RawSelector
+		}
 	} else if nr := spec.NonResourceAttributes; nr != nil {
 		a.Verb, a.Path = nr.Verb, nr.Path
 	}

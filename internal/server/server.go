@@ -222,18 +222,21 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 
 	encrypt := &secretsEncryption{keys: keys, client: client, store: reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "secrets"})}
 
-	(&reviews{token: func(t string) (apiserver.User, bool) { return tokenUser(t, token) }}).install(reg)
+	authz := newAuthorization(ctx, reg)
+	reg.SetAdmission(authz.admission())
+	(&reviews{authz: authz.chain, token: func(t string) (apiserver.User, bool) { return tokenUser(t, token) }}).install(reg)
 
 	// API server.
 	clientCAs := x509.NewCertPool()
 	clientCAs.AddCert(ca.Cert)
 	api := apiserver.New(apiserver.Config{
-		Registry: reg,
-		Tables:   tables,
-		Audit:    auditLog,
-		OpenAPI:  newLazyOpenAPI(reg),
-		Handlers: map[string]http.Handler{SecretsEncryptStatusPath: encrypt, SecretsEncryptRotatePath: encrypt},
-		Version:  version.Info(),
+		Registry:   reg,
+		Tables:     tables,
+		Audit:      auditLog,
+		OpenAPI:    newLazyOpenAPI(reg),
+		Handlers:   map[string]http.Handler{SecretsEncryptStatusPath: encrypt, SecretsEncryptRotatePath: encrypt},
+		Version:    version.Info(),
+		Authorizer: authz.chain,
 		Authenticate: func(r *http.Request) (apiserver.User, bool) {
 			return authenticate(r, token)
 		},
@@ -266,6 +269,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	boot := &bootstrap{reg: reg, cfg: cfg, ipAlloc: ipAlloc, log: log}
 	if err := boot.run(ctx); err != nil {
 		return nil, fmt.Errorf("bootstrap objects: %w", err)
+	}
+	if err := reconcilePolicy(ctx, reg, log); err != nil {
+		return nil, err
 	}
 	go runNamespaceFinalizer(ctx, reg, log)
 
