@@ -418,8 +418,12 @@ func (s *Store) prepareUpdate(ctx context.Context, next, cur runtime.Object, nam
 	if s.R.Generation && subresource == "" && !specEqual(next, cur) {
 		a.SetGeneration(ca.GetGeneration() + 1)
 	}
-	if errs := s.validate(next, cur); len(errs) > 0 {
-		return nil, apierrors.NewInvalid(s.R.GVK.GroupKind(), name, errs)
+	// pods/binding sets spec.nodeName, which pod update validation forbids; upstream's binding
+	// writes storage directly without it, checking only what bind() already checks.
+	if subresource != "binding" {
+		if errs := s.validate(next, cur); len(errs) > 0 {
+			return nil, apierrors.NewInvalid(s.R.GVK.GroupKind(), name, errs)
+		}
 	}
 	if _, err := s.admit(ctx, OperationUpdate, subresource, next, cur, namespace, name, dryRunFrom(ctx), false); err != nil {
 		return nil, err
