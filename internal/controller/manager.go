@@ -253,9 +253,6 @@ type namedStarter struct {
 	start starter
 }
 
-// controllers are every controller the manager can run, in start order.
-var controllers = []namedStarter{}
-
 // Names lists the controllers the manager runs, in start order.
 func Names() []string {
 	var out []string

@@ -10,10 +10,12 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 )
 
 // Action is what to do with one object.
@@ -146,4 +148,44 @@ func OwnerCheck(owner metav1.Object, get func(ctx context.Context) (metav1.Objec
 		}
 		return nil
 	}
+}
+
+// ControllerIndex is the name of the informer index AddControllerIndex adds: objects by their
+// controller's UID, orphans by "orphan/<namespace>".
+const ControllerIndex = "controllerUID"
+
+// AddControllerIndex adds ControllerIndex to informer unless it has it already. Call it before
+// the informer starts.
+func AddControllerIndex(informer cache.SharedIndexInformer) error {
+	if _, ok := informer.GetIndexer().GetIndexers()[ControllerIndex]; ok {
+		return nil
+	}
+	return informer.AddIndexers(cache.Indexers{ControllerIndex: func(obj any) ([]string, error) {
+		o, err := meta.Accessor(obj)
+		if err != nil {
+			return nil, nil
+		}
+		if ref := metav1.GetControllerOfNoCopy(o); ref != nil {
+			return []string{string(ref.UID)}, nil
+		}
+		return []string{"orphan/" + o.GetNamespace()}, nil
+	}})
+}
+
+// Candidates returns the objects owner may claim from an indexer with ControllerIndex: those it
+// controls and the orphans of its namespace.
+func Candidates[T any](indexer cache.Indexer, owner metav1.Object) ([]T, error) {
+	var out []T
+	for _, v := range []string{string(owner.GetUID()), "orphan/" + owner.GetNamespace()} {
+		objs, err := indexer.ByIndex(ControllerIndex, v)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			if t, ok := o.(T); ok {
+				out = append(out, t)
+			}
+		}
+	}
+	return out, nil
 }

@@ -200,3 +200,8 @@ func RankForDeletion(pods, related []*corev1.Pod, n int, now time.Time) []*corev
 func Condition(t corev1.PodConditionType, s corev1.ConditionStatus, at time.Time) corev1.PodCondition {
 	return corev1.PodCondition{Type: t, Status: s, LastTransitionTime: metav1.NewTime(at)}
 }
+
+// IsTerminating reports whether pod is being deleted but has not finished (not terminal).
+func IsTerminating(pod *corev1.Pod) bool {
+	return pod.DeletionTimestamp != nil && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
+}

@@ -1,0 +1,25 @@
+package controller
+
+import (
+	"context"
+
+	"github.com/skiff-project/skiff/internal/controller/replicaset"
+)
+
+// controllers are every controller the manager can run, in start order.
+var controllers = []namedStarter{
+	{"replicaset", func(c *Context) (func(context.Context), error) {
+		rc, err := replicaset.NewReplicaSets(c.Client("replicaset-controller"), c.Informers, c.Recorder("replicaset-controller"), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { rc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"replicationcontroller", func(c *Context) (func(context.Context), error) {
+		rc, err := replicaset.NewReplicationControllers(c.Client("replication-controller"), c.Informers, c.Recorder("replication-controller"), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { rc.Run(ctx, c.Options.Workers) }, nil
+	}},
+}
