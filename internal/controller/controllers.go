@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 
+	"github.com/skiff-project/skiff/internal/controller/deployment"
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
 )
 
@@ -21,5 +22,12 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { rc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"deployment", func(c *Context) (func(context.Context), error) {
+		dc, err := deployment.New(c.Client("deployment-controller"), c.Informers, c.Recorder("deployment-controller"), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { dc.Run(ctx, c.Options.Workers) }, nil
 	}},
 }
