@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/skiff-project/skiff/internal/controller/deployment"
+	"github.com/skiff-project/skiff/internal/controller/garbagecollector"
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
 )
 
@@ -29,5 +30,9 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { dc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"garbagecollector", func(c *Context) (func(context.Context), error) {
+		gc := garbagecollector.New(c.Metadata("generic-garbage-collector"), c.Discovery("generic-garbage-collector"), c.Log)
+		return func(ctx context.Context) { gc.Run(ctx, 20) }, nil
 	}},
 }

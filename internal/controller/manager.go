@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -108,6 +109,11 @@ func (c *Context) Client(name string) kubernetes.Interface {
 // Metadata returns a metadata-only client for the controller name.
 func (c *Context) Metadata(name string) metadata.Interface {
 	return metadata.NewForConfigOrDie(c.clientConfig(name))
+}
+
+// Discovery returns a discovery client for the controller name.
+func (c *Context) Discovery(name string) discovery.DiscoveryInterface {
+	return discovery.NewDiscoveryClientForConfigOrDie(c.clientConfig(name))
 }
 
 // Recorder returns an event recorder whose events come from component.
