@@ -122,7 +122,7 @@ func (c *Collector) Run(ctx context.Context, workers int) {
 func (c *Collector) informerFor(ctx context.Context, gvr schema.GroupVersionResource) cache.SharedIndexInformer {
 	r := c.meta.Resource(gvr)
 	lw := &listWatch{ListWatch: &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return r.List(ctx, o) },
+		ListWithContextFunc:  func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return r.List(ctx, o) },
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return r.Watch(ctx, o) },
 	}}
 	inf := cache.NewSharedIndexInformer(lw, &metav1.PartialObjectMetadata{}, 0, cache.Indexers{})
