@@ -5,6 +5,7 @@ import (
 
 	"github.com/skiff-project/skiff/internal/controller/deployment"
 	"github.com/skiff-project/skiff/internal/controller/garbagecollector"
+	"github.com/skiff-project/skiff/internal/controller/nodelifecycle"
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
 )
 
@@ -34,5 +35,14 @@ var controllers = []namedStarter{
 	{"garbagecollector", func(c *Context) (func(context.Context), error) {
 		gc := garbagecollector.New(c.Metadata("generic-garbage-collector"), c.Discovery("generic-garbage-collector"), c.Log)
 		return func(ctx context.Context) { gc.Run(ctx, 20) }, nil
+	}},
+	{"nodelifecycle", func(c *Context) (func(context.Context), error) {
+		o := c.Options
+		nc, err := nodelifecycle.New(c.Client("node-controller"), c.Informers, c.Recorder("node-controller"), c.Log,
+			nodelifecycle.Options{GracePeriod: o.NodeMonitorGracePeriod, MonitorPeriod: o.NodeMonitorPeriod, EvictionRate: o.NodeEvictionRate})
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { nc.Run(ctx, o.Workers) }, nil
 	}},
 }
