@@ -121,10 +121,22 @@ func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, req *reques
 }
 
 func partialMetadata(obj runtime.Object, version string) *metav1.PartialObjectMetadata {
-	a, _ := meta.Accessor(obj)
 	pm := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/" + version, Kind: "PartialObjectMetadata"}}
-	if om, ok := a.(*metav1.ObjectMeta); ok {
-		pm.ObjectMeta = *om
+	// meta.Accessor returns typed objects themselves (a *Pod is a metav1.Object), not their
+	// *ObjectMeta; GetObjectMeta reaches the embedded struct.
+	if oma, ok := obj.(metav1.ObjectMetaAccessor); ok {
+		if om, ok := oma.GetObjectMeta().(*metav1.ObjectMeta); ok {
+			pm.ObjectMeta = *om
+			return pm
+		}
+	}
+	if a, err := meta.Accessor(obj); err == nil {
+		// Custom resources (unstructured) have no ObjectMeta struct to copy.
+		pm.ObjectMeta = metav1.ObjectMeta{Name: a.GetName(), GenerateName: a.GetGenerateName(), Namespace: a.GetNamespace(),
+			UID: a.GetUID(), ResourceVersion: a.GetResourceVersion(), Generation: a.GetGeneration(),
+			CreationTimestamp: a.GetCreationTimestamp(), DeletionTimestamp: a.GetDeletionTimestamp(),
+			DeletionGracePeriodSeconds: a.GetDeletionGracePeriodSeconds(), Labels: a.GetLabels(), Annotations: a.GetAnnotations(),
+			OwnerReferences: a.GetOwnerReferences(), Finalizers: a.GetFinalizers(), ManagedFields: a.GetManagedFields()}
 	}
 	return pm
 }

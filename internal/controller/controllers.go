@@ -1,0 +1,48 @@
+package controller
+
+import (
+	"context"
+
+	"github.com/skiff-project/skiff/internal/controller/deployment"
+	"github.com/skiff-project/skiff/internal/controller/garbagecollector"
+	"github.com/skiff-project/skiff/internal/controller/nodelifecycle"
+	"github.com/skiff-project/skiff/internal/controller/replicaset"
+)
+
+// controllers are every controller the manager can run, in start order.
+var controllers = []namedStarter{
+	{"replicaset", func(c *Context) (func(context.Context), error) {
+		rc, err := replicaset.NewReplicaSets(c.Client("replicaset-controller"), c.Informers, c.Recorder("replicaset-controller"), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { rc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"replicationcontroller", func(c *Context) (func(context.Context), error) {
+		rc, err := replicaset.NewReplicationControllers(c.Client("replication-controller"), c.Informers, c.Recorder("replication-controller"), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { rc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"deployment", func(c *Context) (func(context.Context), error) {
+		dc, err := deployment.New(c.Client("deployment-controller"), c.Informers, c.Recorder("deployment-controller"), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { dc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"garbagecollector", func(c *Context) (func(context.Context), error) {
+		gc := garbagecollector.New(c.Metadata("generic-garbage-collector"), c.Discovery("generic-garbage-collector"), c.Log)
+		return func(ctx context.Context) { gc.Run(ctx, 20) }, nil
+	}},
+	{"nodelifecycle", func(c *Context) (func(context.Context), error) {
+		o := c.Options
+		nc, err := nodelifecycle.New(c.Client("node-controller"), c.Informers, c.Recorder("node-controller"), c.Log,
+			nodelifecycle.Options{GracePeriod: o.NodeMonitorGracePeriod, MonitorPeriod: o.NodeMonitorPeriod, EvictionRate: o.NodeEvictionRate})
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { nc.Run(ctx, o.Workers) }, nil
+	}},
+}

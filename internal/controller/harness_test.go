@@ -1,0 +1,203 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/skiff-project/skiff/internal/controller"
+	"github.com/skiff-project/skiff/internal/kubelet/simulate"
+	"github.com/skiff-project/skiff/internal/testserver"
+)
+
+// cluster is a test control plane with the controller manager, a test-only binder (there is
+// no scheduler yet: it binds each pending pod round-robin to a schedulable node through
+// pods/binding) and node sets from skiff simulate, each of which can be stopped on its own.
+type cluster struct {
+	t      *testing.T
+	s      *testserver.Server
+	c      kubernetes.Interface
+	ctx    context.Context
+	nodes  map[string]context.CancelFunc
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+}
+
+func startCluster(t *testing.T, opts controller.Options, nodeSets ...string) *cluster {
+	t.Helper()
+	s := testserver.Start(t, testserver.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cl := &cluster{t: t, s: s, c: s.Client, ctx: ctx, cancel: cancel, nodes: map[string]context.CancelFunc{}}
+	t.Cleanup(func() {
+		cancel()
+		cl.wg.Wait()
+	})
+	for _, prefix := range nodeSets {
+		cl.addNodes(prefix, 2)
+	}
+	cl.wg.Add(2)
+	go func() {
+		defer cl.wg.Done()
+		if err := controller.Run(ctx, s.Config, opts); err != nil {
+			t.Errorf("controller manager: %v", err)
+		}
+	}()
+	go func() {
+		defer cl.wg.Done()
+		runBinder(ctx, s.Client)
+	}()
+	return cl
+}
+
+// addNodes starts n simulated nodes named prefix0, prefix1, ... in their own node set.
+func (cl *cluster) addNodes(prefix string, n int) {
+	ctx, cancel := context.WithCancel(cl.ctx)
+	cl.nodes[prefix] = cancel
+	cl.wg.Add(1)
+	go func() {
+		defer cl.wg.Done()
+		_ = simulate.Run(ctx, cl.s.Config, simulate.Options{Nodes: n, NamePrefix: prefix,
+			CPU: resource.MustParse("32"), Memory: resource.MustParse("64Gi"), Pods: 110})
+	}()
+	cl.poll(30*time.Second, "nodes "+prefix+"* Ready", func() (bool, error) {
+		for i := 0; i < n; i++ {
+			node, err := cl.c.CoreV1().Nodes().Get(cl.ctx, fmt.Sprintf("%s%d", prefix, i), metav1.GetOptions{})
+			if err != nil || !nodeReady(node) {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+}
+
+// stopNodes stops the node set prefix: its kubelets stop renewing Leases and posting status.
+func (cl *cluster) stopNodes(prefix string) { cl.nodes[prefix]() }
+
+func (cl *cluster) poll(timeout time.Duration, what string, f func() (bool, error)) {
+	cl.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		ok, err := f()
+		if ok {
+			return
+		}
+		if err != nil {
+			last = err
+		}
+		if time.Now().After(deadline) {
+			cl.dump()
+			cl.t.Fatalf("timed out after %v waiting for %s (last error: %v)", timeout, what, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func schedulable(n *corev1.Node) bool {
+	if n.Spec.Unschedulable || !nodeReady(n) {
+		return false
+	}
+	for _, t := range n.Spec.Taints {
+		if t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute {
+			return false
+		}
+	}
+	return true
+}
+
+// runBinder binds pending pods round-robin to schedulable nodes until ctx ends.
+func runBinder(ctx context.Context, c kubernetes.Interface) {
+	f := informers.NewSharedInformerFactory(c, 0)
+	pods := f.Core().V1().Pods().Informer()
+	nodes := f.Core().V1().Nodes().Lister()
+	f.Core().V1().Nodes().Informer()
+	f.Start(ctx.Done())
+	defer f.Shutdown()
+	cache.WaitForCacheSync(ctx.Done(), pods.HasSynced)
+	next := 0
+	bound := map[string]bool{}
+	for ctx.Err() == nil {
+		all, _ := nodes.List(labels.Everything())
+		var ok []string
+		for _, n := range all {
+			if schedulable(n) {
+				ok = append(ok, n.Name)
+			}
+		}
+		sort.Strings(ok)
+		for _, obj := range pods.GetStore().List() {
+			p := obj.(*corev1.Pod)
+			if p.Spec.NodeName != "" || p.DeletionTimestamp != nil || bound[string(p.UID)] || len(ok) == 0 {
+				continue
+			}
+			node := ok[next%len(ok)]
+			next++
+			err := c.CoreV1().Pods(p.Namespace).Bind(ctx, &corev1.Binding{
+				ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID},
+				Target:     corev1.ObjectReference{Kind: "Node", Name: node}}, metav1.CreateOptions{})
+			if err == nil || apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+				bound[string(p.UID)] = true
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// dump logs the objects of the default namespace and the nodes, for a failed wait.
+func (cl *cluster) dump() {
+	ctx := context.Background()
+	if l, err := cl.c.AppsV1().Deployments("default").List(ctx, metav1.ListOptions{}); err == nil {
+		for _, d := range l.Items {
+			cl.t.Logf("deployment %s gen %d: %+v annotations %v", d.Name, d.Generation, d.Status, d.Annotations)
+		}
+	}
+	if l, err := cl.c.AppsV1().ReplicaSets("default").List(ctx, metav1.ListOptions{}); err == nil {
+		for _, rs := range l.Items {
+			cl.t.Logf("replicaset %s gen %d replicas %d: %+v", rs.Name, rs.Generation, *rs.Spec.Replicas, rs.Status)
+		}
+	}
+	if l, err := cl.c.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); err == nil {
+		for _, p := range l.Items {
+			cl.t.Logf("pod %s/%s node %q phase %s ready %v deleting %v owners %v", p.Namespace, p.Name, p.Spec.NodeName, p.Status.Phase,
+				podReady(&p), p.DeletionTimestamp != nil, p.OwnerReferences)
+		}
+	}
+	if l, err := cl.c.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil {
+		for _, n := range l.Items {
+			cl.t.Logf("node %s ready %v taints %v", n.Name, nodeReady(&n), n.Spec.Taints)
+		}
+	}
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
