@@ -80,6 +80,7 @@ func newServerCommand() *cobra.Command {
 	f.IntVar(&cfg.AuditMaxBackup, "audit-log-maxbackup", cfg.AuditMaxBackup, "rotated audit logs to keep")
 	f.IntVar(&cfg.AuditMaxSize, "audit-log-maxsize", cfg.AuditMaxSize, "size in megabytes at which the audit log rotates")
 	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler")
+	f.BoolVar(&cfg.DisableControllers, "disable-controller-manager", false, "do not run the controller manager")
 	f.IntVar(&cfg.SimulatedNodes, "simulated-nodes", 0, "run this many simulated nodes (fake runtime) in the server, for a demo cluster")
 	f.BoolVar(&cfg.UnsafeNoFsync, "unsafe-no-fsync", false, "run embedded etcd without fsync (tests and benchmarks only: data may be lost on a crash)")
 	return cmd

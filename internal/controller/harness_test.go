@@ -37,7 +37,7 @@ type cluster struct {
 
 func startCluster(t *testing.T, opts controller.Options, nodeSets ...string) *cluster {
 	t.Helper()
-	s := testserver.Start(t, testserver.Options{})
+	s := testserver.Start(t, testserver.Options{DisableControllers: true, DisableScheduler: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	cl := &cluster{t: t, s: s, c: s.Client, ctx: ctx, cancel: cancel, nodes: map[string]context.CancelFunc{}}
 	t.Cleanup(func() {

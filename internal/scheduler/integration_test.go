@@ -33,7 +33,7 @@ type env struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	s := testserver.Start(t, testserver.Options{DisableScheduler: true})
+	s := testserver.Start(t, testserver.Options{DisableScheduler: true, DisableControllers: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/skiff-project/skiff/internal/controller/clusterroleaggregation"
+	"github.com/skiff-project/skiff/internal/controller"
 	"github.com/skiff-project/skiff/internal/controller/nodeipam"
 	"github.com/skiff-project/skiff/internal/kubelet/simulate"
 	"github.com/skiff-project/skiff/internal/scheduler"
@@ -54,6 +55,17 @@ func startComponents(ctx context.Context, cfg Config, loopback *rest.Config, met
 			}
 		})
 		log.Info(fmt.Sprintf("starting %d simulated nodes", cfg.SimulatedNodes))
+	}
+	if cfg.DisableControllers {
+		log.Info("controller manager disabled")
+	} else {
+		goRun(func() {
+			opts := controller.Options{LeaderElect: true, NodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, Log: log.With("component", "controller-manager")}
+			if err := controller.Run(ctx, loopback, opts); err != nil && ctx.Err() == nil {
+				log.Error("controller manager stopped", "err", err)
+			}
+		})
+		log.Info("controller manager started", "leader-election", "kube-system/kube-controller-manager")
 	}
 	if cfg.DisableScheduler {
 		log.Info("scheduler disabled")

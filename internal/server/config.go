@@ -23,6 +23,8 @@ type Config struct {
 	NodeMonitorGracePeriod time.Duration
 	// DisableScheduler does not run the scheduler (another scheduler places pods).
 	DisableScheduler bool
+	// DisableControllers does not run the controller manager.
+	DisableControllers bool
 	// SimulatedNodes runs that many simulated nodes (skiff simulate) inside the server.
 	SimulatedNodes int
 	// UnsafeNoFsync runs embedded etcd without fsync; for tests and benchmarks only.

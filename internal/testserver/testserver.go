@@ -41,6 +41,9 @@ type Options struct {
 	Port int
 	// DisableScheduler leaves pods unscheduled (for tests that run their own scheduler).
 	DisableScheduler bool
+	// DisableControllers runs no controller manager (for tests of API semantics, or that run
+	// their own controllers).
+	DisableControllers bool
 }
 
 // Start starts a server and stops it when the test ends.
@@ -71,6 +74,7 @@ func StartServer(opts Options) (*Server, error) {
 	cfg.BindAddress = "127.0.0.1"
 	cfg.Port = opts.Port
 	cfg.DisableScheduler = opts.DisableScheduler
+	cfg.DisableControllers = opts.DisableControllers
 	cfg.NodeName = "test-node"
 	cfg.UnsafeNoFsync = true
 	var w io.Writer = io.Discard

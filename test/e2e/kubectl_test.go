@@ -140,14 +140,31 @@ func TestKubectlWorkflow(t *testing.T) {
 	out = s.ok("api-versions")
 	mustContain(t, "api-versions", out, "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "v1")
 
-	// delete: cascade leaves the garbage collector's finalizer; a missing object is an error.
+	// delete: --cascade sets the garbage collector's finalizer, and the collector then does what
+	// Kubernetes does: foreground removes the ReplicaSets first, orphan leaves them ownerless.
+	if out := s.ok("get", "rs", "-n", "demo", "-l", "app=web", "-o", "name"); !strings.Contains(out, "replicaset.apps/web-") {
+		t.Fatalf("the Deployment controller made no ReplicaSet: %q", out)
+	}
 	s.ok("delete", "deploy", "web", "-n", "demo", "--cascade=foreground", "--wait=false")
-	if out = s.ok("get", "deploy", "web", "-n", "demo", "-o", "jsonpath={.metadata.finalizers}"); out != `["foregroundDeletion"]` {
+	if out, _, code := s.kubectl("get", "deploy", "web", "-n", "demo", "-o", "jsonpath={.metadata.finalizers}"); code == 0 && out != `["foregroundDeletion"]` {
 		t.Fatalf("foreground delete finalizers: %s", out)
 	}
-	s.ok("delete", "deploy", "d2", "-n", "demo", "--cascade=orphan", "--wait=false")
-	if out = s.ok("get", "deploy", "d2", "-n", "demo", "-o", "jsonpath={.metadata.finalizers}"); out != `["orphan"]` {
-		t.Fatalf("orphan delete finalizers: %s", out)
+	s.eventually(30*time.Second, func() string {
+		if out, _, code := s.kubectl("get", "deploy,rs", "-n", "demo", "-l", "app=web", "-o", "name"); code != 0 || strings.TrimSpace(out) != "" {
+			return "still there: " + out
+		}
+		return ""
+	})
+	d2rs := strings.TrimSpace(s.ok("get", "rs", "-n", "demo", "-l", "app=d2", "-o", "name"))
+	s.ok("delete", "deploy", "d2", "-n", "demo", "--cascade=orphan")
+	s.eventually(30*time.Second, func() string {
+		if out := s.ok("get", "rs", "-n", "demo", "-l", "app=d2", "-o", "jsonpath={.items[*].metadata.ownerReferences}"); out != "" || d2rs == "" {
+			return "ReplicaSet " + d2rs + " still owned: " + out
+		}
+		return ""
+	})
+	if out := strings.TrimSpace(s.ok("get", "rs", "-n", "demo", "-l", "app=d2", "-o", "name")); out != d2rs {
+		t.Fatalf("orphaned ReplicaSets: %q, want %q", out, d2rs)
 	}
 	mustContain(t, "delete cm", s.ok("delete", "cm", "c2", "-n", "demo"), `configmap "c2" deleted`)
 	s.fails(`Error from server (NotFound): configmaps "c2" not found`, "delete", "cm", "c2", "-n", "demo")

@@ -55,6 +55,7 @@ type server struct {
 	cmd     *exec.Cmd
 	log     *bytes.Buffer
 	cache   string
+	args    []string
 }
 
 func freePort(t *testing.T) int {
@@ -68,9 +69,9 @@ func freePort(t *testing.T) int {
 
 // startServer starts `skiff server` on a free port with a new data dir, and stops it when the
 // test ends.
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: filepath.Join(t.TempDir(), "data"), port: freePort(t), cache: t.TempDir()}
+	s := &server{t: t, dataDir: filepath.Join(t.TempDir(), "data"), port: freePort(t), cache: t.TempDir(), args: extraArgs}
 	s.start()
 	t.Cleanup(func() {
 		if s.cmd != nil && s.cmd.ProcessState == nil {
@@ -89,6 +90,7 @@ func (s *server) start() {
 	s.log = &bytes.Buffer{}
 	s.cmd = exec.Command(skiffBin, "server", "--data-dir", s.dataDir, "--port", strconv.Itoa(s.port),
 		"--bind-address", "127.0.0.1", "--disable-agent", "--unsafe-no-fsync")
+	s.cmd.Args = append(s.cmd.Args, s.args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -176,5 +178,22 @@ func mustContain(t *testing.T, what, got string, wants ...string) {
 func init() {
 	if _, err := exec.LookPath("kubectl"); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e tests need kubectl on PATH")
+	}
+}
+
+// eventually polls cond every 100 ms until it returns "" or d passes, then fails with its last
+// answer.
+func (s *server) eventually(d time.Duration, cond func() string) {
+	s.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		msg := cond()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("not within %s: %s", d, msg)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

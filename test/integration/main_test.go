@@ -22,8 +22,9 @@ import (
 var shared *testserver.Server
 
 func TestMain(m *testing.M) {
-	// No scheduler: these tests check API semantics, and a scheduler would write pod status.
-	s, err := testserver.StartServer(testserver.Options{Verbose: os.Getenv("SKIFF_TEST_VERBOSE") != "", DisableScheduler: true})
+	// No scheduler or controllers: these tests check API semantics (finalizers, pod status,
+	// ownerless objects) that those components would act on.
+	s, err := testserver.StartServer(testserver.Options{Verbose: os.Getenv("SKIFF_TEST_VERBOSE") != "", DisableScheduler: true, DisableControllers: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start test server:", err)
 		os.Exit(1)

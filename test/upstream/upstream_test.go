@@ -223,7 +223,7 @@ func (ch *checker) report(t *testing.T, name string, ms []mismatch) {
 func TestUpstream(t *testing.T) {
 	// Upstream ran without a scheduler or controllers, so skiff runs without its scheduler: the
 	// pods must stay as they were created.
-	s := testserver.Start(t, testserver.Options{DisableScheduler: true})
+	s := testserver.Start(t, testserver.Options{DisableScheduler: true, DisableControllers: true})
 	rt, err := rest.TransportFor(s.Config)
 	if err != nil {
 		t.Fatal(err)
