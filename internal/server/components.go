@@ -11,8 +11,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/skiff-project/skiff/internal/controller/clusterroleaggregation"
 	"github.com/skiff-project/skiff/internal/controller"
+	"github.com/skiff-project/skiff/internal/controller/clusterroleaggregation"
 	"github.com/skiff-project/skiff/internal/controller/nodeipam"
 	"github.com/skiff-project/skiff/internal/kubelet/simulate"
 	"github.com/skiff-project/skiff/internal/scheduler"
