@@ -340,6 +340,10 @@ func TestUpstream(t *testing.T) {
 		}
 	})
 
+	t.Run("patches", func(t *testing.T) { testPatches(t, c, ch) })
+	t.Run("apply", func(t *testing.T) { testApply(t, c, ch) })
+	t.Run("explain", func(t *testing.T) { testExplain(t, s.AdminKubeconfig, ch) })
+
 	if f := flag.Lookup("test.run"); f != nil && f.Value.String() != "" {
 		return // a partial run cannot tell which known differences are stale
 	}
