@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -196,16 +197,42 @@ func testExplain(t *testing.T, kubeconfig string, ch *checker) {
 				ch.fail(t, name, "(kubectl)", "exit 0", fmt.Sprintf("%v: %s", err, stderr.String()))
 				return
 			}
-			ch.check(t, name, lines(want), lines(stdout.String()))
+			ch.check(t, name, normalizeExplain(want), normalizeExplain(stdout.String()))
 		})
 	}
 }
 
-// lines splits text into lines as a JSON-like list, so that mismatches name line numbers.
-func lines(s string) any {
-	var out []any
-	for _, l := range strings.Split(s, "\n") {
-		out = append(out, l)
+var (
+	enumLine      = regexp.MustCompile(`^\s*(enum|ENUM): `)
+	possibleEnums = regexp.MustCompile(`^\s+Possible enum values:$`)
+)
+
+// normalizeExplain splits kubectl explain's output into lines, so that mismatches name line
+// numbers ("text[12]"), and sets the enum values apart ("enum[0]"): the "enum: A, B" line under a
+// field and the "Possible enum values:" paragraph that ends its description, with the blank line
+// before it, up to the blank line that ends the field. A known difference can then excuse the
+// missing enums alone while every other line is still compared.
+func normalizeExplain(s string) any {
+	in := strings.Split(s, "\n")
+	var text, enums []any
+	for i := 0; i < len(in); i++ {
+		l := in[i]
+		switch {
+		case enumLine.MatchString(l):
+			enums = append(enums, l)
+			continue
+		case strings.TrimSpace(l) == "" && l != "" && i+1 < len(in) && possibleEnums.MatchString(in[i+1]):
+			for ; i < len(in) && in[i] != ""; i++ {
+				enums = append(enums, in[i])
+			}
+			i--
+			continue
+		}
+		text = append(text, l)
+	}
+	out := map[string]any{"text": text}
+	if len(enums) > 0 {
+		out["enum"] = enums
 	}
 	return out
 }
