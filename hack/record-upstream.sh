@@ -275,26 +275,27 @@ done
 log "recorded $count strategic merge patches"
 
 # --- server-side apply --------------------------------------------------------------------------
-rm -f "$data"/apply/*.json.tmp "$data"/apply/*.[1-4]-*.json
+rm -f "$data"/apply/*.[1-4]-*.json
+# step NAME OBJECT_URL STEP EXPECTED_CODE METHOD CONTENT_TYPE QUERY BODY: records one step of a case.
+step() {
+	local code
+	code=$(request "$5" "$6" "$2?$7" "$8" "$work/out.json")
+	if [[ $code != "$4" ]]; then
+		echo "$0: apply/$1: $3: HTTP $code, want $4" >&2
+		jq . "$work/out.json" >&2
+		exit 1
+	fi
+	jq . "$work/out.json" >"$data/apply/$1.$3.json"
+}
 count=0
 for f in "$data"/apply/*.yaml; do
 	[[ $f == *.conflict.yaml ]] && continue
 	name=$(basename "$f" .yaml)
 	obj=$(collection "$f")/$(yq -r .metadata.name "$f")
-	step() { # STEP EXPECTED_CODE METHOD CONTENT_TYPE QUERY BODY
-		local code
-		code=$(request "$3" "$4" "$obj?$5" "$6" "$work/out.json")
-		if [[ $code != "$2" ]]; then
-			echo "$0: apply/$name: $1: HTTP $code, want $2" >&2
-			jq . "$work/out.json" >&2
-			exit 1
-		fi
-		jq . "$work/out.json" >"$data/apply/$name.$1.json"
-	}
-	step 1-applied 201 PATCH application/apply-patch+yaml fieldManager=test-applier "$f"
-	step 2-conflict 409 PATCH application/apply-patch+yaml fieldManager=test-other "$data/apply/$name.conflict.yaml"
-	step 3-forced 200 PATCH application/apply-patch+yaml 'fieldManager=test-other&force=true' "$data/apply/$name.conflict.yaml"
-	step 4-updated 200 PATCH application/merge-patch+json fieldManager=test-updater "$data/apply/$name.update.json"
+	step "$name" "$obj" 1-applied 201 PATCH application/apply-patch+yaml fieldManager=test-applier "$f"
+	step "$name" "$obj" 2-conflict 409 PATCH application/apply-patch+yaml fieldManager=test-other "$data/apply/$name.conflict.yaml"
+	step "$name" "$obj" 3-forced 200 PATCH application/apply-patch+yaml 'fieldManager=test-other&force=true' "$data/apply/$name.conflict.yaml"
+	step "$name" "$obj" 4-updated 200 PATCH application/merge-patch+json fieldManager=test-updater "$data/apply/$name.update.json"
 	log "applied $name"
 	count=$((count + 1))
 done
