@@ -5,6 +5,17 @@
 #   testdata/upstream/defaulted/<manifest>.json     each valid manifest, created, then read back
 #   testdata/upstream/invalid/<manifest>.status.json the Status of each rejected manifest
 #   testdata/upstream/tables/<resource>.json        the Table of every kind (label test=upstream)
+#   testdata/upstream/patches/<case>.result.json    each <case>.object.yaml, created, then patched with
+#                                                   <case>.patch.json as a strategic merge patch: the
+#                                                   patched object, or the Status of the refusal
+#   testdata/upstream/apply/<case>.<step>.json      server-side apply of <case>.yaml: 1-applied (created
+#                                                   by apply, manager test-applier), 2-conflict (the 409
+#                                                   of <case>.conflict.yaml applied by test-other),
+#                                                   3-forced (the same with force=true), 4-updated
+#                                                   (<case>.update.json as a merge patch by test-updater)
+#   testdata/upstream/explain/<field>.txt           the output of kubectl explain for each line of
+#                                                   explain/FIELDS (the kubectl on PATH, a fresh cache
+#                                                   directory)
 #
 # Usage: hack/record-upstream.sh [KUBE_APISERVER [ETCD]]
 #   or   KUBE_APISERVER=/path/kube-apiserver ETCD=/path/etcd hack/record-upstream.sh
@@ -13,13 +24,16 @@
 # Needs curl, openssl, jq and yq (the jq wrapper). Starts etcd and kube-apiserver on loopback ports
 # (UPSTREAM_PORT, default 26443; ETCD_PORT, default 23790), in a temporary directory that is removed
 # on exit together with the processes it started. Re-running overwrites the recorded files.
+# kubectl is needed for the explain output.
 #
 # The replay in test/upstream/upstream_test.go must do exactly what this script does, in the same
 # order: create the namespaces upstream-test and upstream-limits, a ServiceAccount "default" in each
 # (no controller-manager runs here, so its serviceaccounts controller is emulated: admission leaves
 # ServiceAccount enabled, as upstream does by default, and it needs that account to admit pods),
 # then POST each manifest (YAML body, sorted by file name) to its collection, in namespace
-# upstream-test unless the manifest names one, and GET it back.
+# upstream-test unless the manifest names one, and GET it back; then send the invalid manifests,
+# list the tables, and run the patch cases and the apply cases (each sorted by file name, in
+# namespace upstream-test).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +44,7 @@ if [[ -z $apiserver || -z $etcd ]]; then
 	echo "usage: $0 KUBE_APISERVER ETCD (or set KUBE_APISERVER and ETCD)" >&2
 	exit 2
 fi
-for tool in curl openssl jq yq; do
+for tool in curl openssl jq yq kubectl; do
 	command -v "$tool" >/dev/null || { echo "$0: $tool is required" >&2; exit 2; }
 done
 api_port=${UPSTREAM_PORT:-26443}
@@ -233,3 +247,91 @@ while read -r res url; do
 	count=$((count + 1))
 done < <(sort -u "$work/tables")
 log "recorded $count tables"
+
+# request METHOD CONTENT_TYPE URL BODY_FILE OUT: writes the response to OUT, prints the HTTP status.
+request() {
+	kcurl -o "$5" -w '%{http_code}' -X "$1" -H "Content-Type: $2" -H 'Accept: application/json' \
+		--data-binary "@$4" "$3"
+}
+
+# --- strategic merge patches --------------------------------------------------------------------
+rm -f "$data"/patches/*.result.json
+count=0
+for f in "$data"/patches/*.object.yaml; do
+	name=$(basename "$f" .object.yaml)
+	url=$(collection "$f")
+	code=$(post "$f" application/yaml "$url" "$work/out.json")
+	if [[ $code != 201 ]]; then
+		echo "$0: patches/$name: create: HTTP $code" >&2
+		jq . "$work/out.json" >&2
+		exit 1
+	fi
+	obj=$url/$(jq -r .metadata.name "$work/out.json")
+	code=$(request PATCH application/strategic-merge-patch+json "$obj" "$data/patches/$name.patch.json" "$work/out.json")
+	jq . "$work/out.json" >"$data/patches/$name.result.json"
+	log "patched $name: HTTP $code"
+	count=$((count + 1))
+done
+log "recorded $count strategic merge patches"
+
+# --- server-side apply --------------------------------------------------------------------------
+rm -f "$data"/apply/*.[1-4]-*.json
+# step NAME OBJECT_URL STEP EXPECTED_CODE METHOD CONTENT_TYPE QUERY BODY: records one step of a case.
+step() {
+	local code
+	code=$(request "$5" "$6" "$2?$7" "$8" "$work/out.json")
+	if [[ $code != "$4" ]]; then
+		echo "$0: apply/$1: $3: HTTP $code, want $4" >&2
+		jq . "$work/out.json" >&2
+		exit 1
+	fi
+	jq . "$work/out.json" >"$data/apply/$1.$3.json"
+}
+count=0
+for f in "$data"/apply/*.yaml; do
+	[[ $f == *.conflict.yaml ]] && continue
+	name=$(basename "$f" .yaml)
+	obj=$(collection "$f")/$(yq -r .metadata.name "$f")
+	step "$name" "$obj" 1-applied 201 PATCH application/apply-patch+yaml fieldManager=test-applier "$f"
+	step "$name" "$obj" 2-conflict 409 PATCH application/apply-patch+yaml fieldManager=test-other "$data/apply/$name.conflict.yaml"
+	step "$name" "$obj" 3-forced 200 PATCH application/apply-patch+yaml 'fieldManager=test-other&force=true' "$data/apply/$name.conflict.yaml"
+	step "$name" "$obj" 4-updated 200 PATCH application/merge-patch+json fieldManager=test-updater "$data/apply/$name.update.json"
+	log "applied $name"
+	count=$((count + 1))
+done
+log "recorded $count server-side apply cases"
+
+# --- kubectl explain ----------------------------------------------------------------------------
+# explain/FIELDS names the fields, one a line: the output file's name, then kubectl explain's
+# arguments.
+kubeconfig=$work/kubeconfig
+cat >"$kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: upstream
+  cluster:
+    server: $base
+    certificate-authority: $pki/ca.crt
+users:
+- name: admin
+  user:
+    client-certificate: $pki/admin.crt
+    client-key: $pki/admin.key
+contexts:
+- name: upstream
+  context:
+    cluster: upstream
+    user: admin
+current-context: upstream
+EOF
+mkdir -p "$data/explain"
+rm -f "$data"/explain/*.txt
+count=0
+while read -r file args; do
+	[[ -z $file || $file == \#* ]] && continue
+	# shellcheck disable=SC2086 # args are words
+	kubectl --kubeconfig "$kubeconfig" --cache-dir "$work/kubectl-cache" explain $args </dev/null >"$data/explain/$file.txt"
+	count=$((count + 1))
+done <"$data/explain/FIELDS"
+log "recorded $count kubectl explain outputs"
