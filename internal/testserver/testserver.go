@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"testing"
 
 	"k8s.io/client-go/kubernetes"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/skiff-project/skiff/internal/server"
 )
+
+var klogOnce sync.Once
 
 // Server is a running test control plane.
 type Server struct {
@@ -82,7 +85,10 @@ func StartServer(opts Options) (*Server, error) {
 		w = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	klog.SetSlogLogger(log.With("source", "client-go"))
+	klogOnce.Do(func() {
+		// klog's logger is process-wide: set it once, before any server runs.
+		klog.SetSlogLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})).With("source", "client-go"))
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.Start(ctx, cfg, log)
 	if err != nil {
