@@ -26,6 +26,7 @@ import (
 
 	"github.com/skiff-project/skiff/internal/allocator"
 	"github.com/skiff-project/skiff/internal/apiserver"
+	saadmission "github.com/skiff-project/skiff/internal/apiserver/admission/serviceaccount"
 	"github.com/skiff-project/skiff/internal/audit"
 	"github.com/skiff-project/skiff/internal/defaults"
 	"github.com/skiff-project/skiff/internal/encryption"
@@ -224,7 +225,6 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	encrypt := &secretsEncryption{keys: keys, client: client, store: reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "secrets"})}
 
 	authz := newAuthorization(ctx, reg)
-	reg.SetAdmission(authz.admission())
 	saKey, err := serviceaccount.LoadOrCreateKey(filepath.Join(tlsDir, "service-account.key"))
 	if err != nil {
 		return nil, err
@@ -233,6 +233,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	saObjects := registryObjects{reg: reg}
 	toks := &tokens{join: token, log: log, sa: &serviceaccount.Authenticator{Issuer: issuer, Key: &saKey.PublicKey, Audiences: []string{issuer}, Objects: saObjects}}
 	tokenRequests := &serviceaccount.TokenRequests{Issuer: &serviceaccount.Issuer{Issuer: issuer, Key: saKey}, Audiences: []string{issuer}, Objects: saObjects}
+	// The ServiceAccount controller creates each namespace's "default" account; without the
+	// controller manager nothing does, and pods may run as a missing "default" account.
+	reg.SetAdmission(authz.admission(&saadmission.Plugin{Accounts: saObjects.ServiceAccount, DefaultWait: 5 * time.Second, AllowMissingDefault: cfg.DisableControllers}))
 	(&reviews{authz: authz.chain, token: toks.user, audiences: []string{issuer}}).install(reg)
 
 	// API server.
