@@ -241,7 +241,7 @@ func TestServiceAccountAdmission(t *testing.T) {
 	ns := namespace(t)
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{ServiceAccountName: "ghost", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
 	_, err := client().CoreV1().Pods(ns).Create(ctxT(t), p, metav1.CreateOptions{})
-	wantForbidden(t, err, fmt.Sprintf(`error looking up service account %s/ghost: serviceaccounts "ghost" not found`, ns))
+	wantForbidden(t, err, fmt.Sprintf(`error looking up service account %s/ghost: serviceaccount "ghost" not found`, ns))
 	// Without the controller manager, a missing default account does not block pods.
 	p.Spec.ServiceAccountName = ""
 	got, err := client().CoreV1().Pods(ns).Create(ctxT(t), p, metav1.CreateOptions{})

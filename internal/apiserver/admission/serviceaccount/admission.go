@@ -20,6 +20,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/skiff-project/skiff/internal/registry"
 )
@@ -71,6 +72,10 @@ func (p *Plugin) Admit(ctx context.Context, a *registry.AdmissionAttributes) err
 	}
 	pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName
 	sa, err := p.account(ctx, a.Namespace, pod.Spec.ServiceAccountName)
+	if apierrors.IsNotFound(err) {
+		// Upstream's message names the resource in the singular.
+		err = apierrors.NewNotFound(schema.GroupResource{Resource: "serviceaccount"}, pod.Spec.ServiceAccountName)
+	}
 	if err != nil {
 		return apierrors.NewForbidden(a.Resource.GroupResource(), a.Name,
 			fmt.Errorf("error looking up service account %s/%s: %w", a.Namespace, pod.Spec.ServiceAccountName, err))

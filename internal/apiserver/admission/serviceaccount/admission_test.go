@@ -109,7 +109,7 @@ func TestAdmit(t *testing.T) {
 			p.Spec.Containers[1].VolumeMounts = []corev1.VolumeMount{{Name: "mine", MountPath: MountPath}}
 		})},
 		{name: "missing account", in: pod(func(p *corev1.Pod) { p.Spec.ServiceAccountName = "ghost" }),
-			wantErr: `pods "p" is forbidden: error looking up service account ns/ghost: serviceaccounts "ghost" not found`},
+			wantErr: `pods "p" is forbidden: error looking up service account ns/ghost: serviceaccount "ghost" not found`},
 		{name: "mirror pods are left alone", in: pod(func(p *corev1.Pod) { p.Annotations = map[string]string{mirrorPodAnnotation: "x"} }),
 			want: pod(func(p *corev1.Pod) { p.Annotations = map[string]string{mirrorPodAnnotation: "x"} })},
 	}
@@ -173,7 +173,7 @@ func TestDefaultAccountRace(t *testing.T) {
 	// Never appears: refused once the wait is over.
 	p = &Plugin{Accounts: accounts(), DefaultWait: time.Second, After: (&fakeClock{}).After}
 	a.Object = pod(nil)
-	if err := p.Admit(context.Background(), a); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `serviceaccounts "default" not found`) {
+	if err := p.Admit(context.Background(), a); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `serviceaccount "default" not found`) {
 		t.Fatalf("err %v, want forbidden", err)
 	}
 
