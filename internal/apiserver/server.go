@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	authenticationv1 "k8s.io/api/authentication/v1"
 
 	"github.com/google/uuid"
 
@@ -62,6 +63,8 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock.
 	Now func() time.Time
+	// TokenRequest answers POST serviceaccounts/<name>/token; nil answers 404.
+	TokenRequest func(ctx context.Context, namespace, name string, tr *authenticationv1.TokenRequest) (*authenticationv1.TokenRequest, error)
 }
 
 // Server is the API server's HTTP handler.

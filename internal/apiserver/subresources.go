@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"fmt"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	"net/http"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -57,6 +58,13 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, req *r
 		return
 	case sub == "eviction" && req.res.Plural == "pods" && req.ri.Verb == "create":
 		s.evict(w, r, req)
+		return
+	case sub == "token" && req.res.Plural == "serviceaccounts" && req.res.GVK.Group == "" && s.cfg.TokenRequest != nil:
+		if req.ri.Verb != "create" {
+			s.writeError(w, r, apierrors.NewMethodNotSupported(schema.GroupResource{Resource: "serviceaccounts/token"}, req.ri.Verb))
+			return
+		}
+		s.tokenRequest(w, r, req)
 		return
 	}
 	for _, known := range req.res.Subresources {
@@ -295,4 +303,24 @@ func (s *Server) evict(w http.ResponseWriter, r *http.Request, req *request) {
 		return
 	}
 	s.writeObject(w, r, http.StatusCreated, Output{MediaType: mediaJSON}, &metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusSuccess, Code: http.StatusCreated})
+}
+
+// tokenRequest issues a service account token (serviceaccounts/<name>/token, a TokenRequest).
+func (s *Server) tokenRequest(w http.ResponseWriter, r *http.Request, req *request) {
+	data, err := s.readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	obj, err := s.decodeBody(w, r, data, requestMediaType(r.Header.Get("Content-Type")), authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out, err := s.cfg.TokenRequest(r.Context(), req.ri.Namespace, req.ri.Name, obj.(*authenticationv1.TokenRequest))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeObject(w, r, http.StatusCreated, req.out, out)
 }

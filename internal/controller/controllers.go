@@ -7,6 +7,7 @@ import (
 	"github.com/skiff-project/skiff/internal/controller/garbagecollector"
 	"github.com/skiff-project/skiff/internal/controller/nodelifecycle"
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
+	"github.com/skiff-project/skiff/internal/controller/serviceaccount"
 )
 
 // controllers are every controller the manager can run, in start order.
@@ -44,5 +45,23 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { nc.Run(ctx, o.Workers) }, nil
+	}},
+	{"serviceaccount", func(c *Context) (func(context.Context), error) {
+		sc, err := serviceaccount.NewServiceAccounts(c.Client("service-account-controller"), c.Informers, c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { sc.Run(ctx, 1) }, nil
+	}},
+	{"root-ca-certificate-publisher", func(c *Context) (func(context.Context), error) {
+		if len(c.Options.RootCA) == 0 {
+			c.Log.Info("root CA publisher off: no CA bundle")
+			return func(context.Context) {}, nil
+		}
+		pc, err := serviceaccount.NewRootCAPublisher(c.Client("root-ca-cert-publisher"), c.Informers, c.Options.RootCA, c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { pc.Run(ctx, 1) }, nil
 	}},
 }

@@ -48,6 +48,9 @@ type Options struct {
 	Workers int
 	// Controllers, if not empty, names the controllers to run (see Names); the rest are off.
 	Controllers []string
+	// RootCA is the CA bundle the root CA publisher puts in every namespace's kube-root-ca.crt
+	// ConfigMap (default: the CA of the configuration Run is given).
+	RootCA []byte
 	// Resync is the shared informers' resync period (default 0: none).
 	Resync time.Duration
 	Log    *slog.Logger
@@ -136,6 +139,9 @@ type starter func(c *Context) (run func(ctx context.Context), err error)
 // controller and campaigns again.
 func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	opts.setDefaults()
+	if len(opts.RootCA) == 0 {
+		opts.RootCA = restConfig.CAData
+	}
 	cfg := rest.CopyConfig(restConfig)
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 200, 400

@@ -44,7 +44,7 @@ func BuiltinResources() []*Resource {
 		{GVK: gvk("", "v1", "Secret"), Plural: "secrets", Singular: "secret", Namespaced: true,
 			Fields: func(o runtime.Object) fields.Set { return fields.Set{"type": string(o.(*corev1.Secret).Type)} }, FieldLabels: []string{"type"}},
 		{GVK: gvk("", "v1", "ServiceAccount"), Plural: "serviceaccounts", Singular: "serviceaccount", Namespaced: true, ShortNames: []string{"sa"},
-			ReturnDeletedObject: true},
+			ReturnDeletedObject: true, Subresources: []string{"token"}},
 		{GVK: gvk("", "v1", "Namespace"), Plural: "namespaces", Singular: "namespace", ShortNames: []string{"ns"},
 			Status: true, ReturnDeletedObject: true, NameValidation: apivalidation.NameIsDNSLabel, Subresources: []string{"finalize"},
 			Fields: func(o runtime.Object) fields.Set {

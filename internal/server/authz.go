@@ -10,6 +10,7 @@ import (
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 
 	"github.com/skiff-project/skiff/internal/apiserver"
+	saadmission "github.com/skiff-project/skiff/internal/apiserver/admission/serviceaccount"
 	"github.com/skiff-project/skiff/internal/apiserver/authz/bootstrappolicy"
 	"github.com/skiff-project/skiff/internal/apiserver/authz/node"
 	"github.com/skiff-project/skiff/internal/apiserver/authz/rbac"
@@ -35,10 +36,10 @@ func newAuthorization(ctx context.Context, reg *registry.Registry) *authorizatio
 	return z
 }
 
-// admission returns the admission checks of authorization: NodeRestriction, then RBAC
-// escalation prevention.
-func (z *authorization) admission() registry.Admission {
-	return admissionChain{node.Restriction{}, &rbac.Escalation{Authorizer: z.chain, Rules: z.rbac}}
+// admission returns the server's admission chain, in upstream's order: ServiceAccount, then
+// the checks of authorization: NodeRestriction and RBAC escalation prevention.
+func (z *authorization) admission(serviceAccounts *saadmission.Plugin) registry.Admission {
+	return admissionChain{serviceAccounts, node.Restriction{}, &rbac.Escalation{Authorizer: z.chain, Rules: z.rbac}}
 }
 
 // reconcilePolicy writes the default RBAC policy (bootstrappolicy.Reconcile).

@@ -17,8 +17,10 @@ import (
 type reviews struct {
 	// authz decides; nil allows every authenticated request.
 	authz apiserver.Authorizer
-	// token authenticates a bearer token.
-	token func(token string) (apiserver.User, bool)
+	// token authenticates a bearer token for one of audiences (nil: the API server's).
+	token func(ctx context.Context, token string, audiences []string) (apiserver.User, bool)
+	// audiences are the API server's, what a review without audiences is answered for.
+	audiences []string
 }
 
 func (rv *reviews) install(reg *registry.Registry) {
@@ -61,10 +63,19 @@ func (rv *reviews) tokenReview(ctx context.Context, obj runtime.Object) (runtime
 		r.Status = authenticationv1.TokenReviewStatus{Error: "token authentication is not available"}
 		return r, nil
 	}
-	u, ok := rv.token(r.Spec.Token)
+	u, ok := rv.token(ctx, r.Spec.Token, r.Spec.Audiences)
 	r.Status = authenticationv1.TokenReviewStatus{Authenticated: ok, Audiences: r.Spec.Audiences}
 	if ok {
+		if len(r.Status.Audiences) == 0 {
+			r.Status.Audiences = rv.audiences
+		}
 		r.Status.User = authenticationv1.UserInfo{Username: u.Name, UID: u.UID, Groups: u.Groups}
+		for k, v := range u.Extra {
+			if r.Status.User.Extra == nil {
+				r.Status.User.Extra = map[string]authenticationv1.ExtraValue{}
+			}
+			r.Status.User.Extra[k] = v
+		}
 	}
 	return r, nil
 }

@@ -26,12 +26,14 @@ import (
 
 	"github.com/skiff-project/skiff/internal/allocator"
 	"github.com/skiff-project/skiff/internal/apiserver"
+	saadmission "github.com/skiff-project/skiff/internal/apiserver/admission/serviceaccount"
 	"github.com/skiff-project/skiff/internal/audit"
 	"github.com/skiff-project/skiff/internal/defaults"
 	"github.com/skiff-project/skiff/internal/encryption"
 	"github.com/skiff-project/skiff/internal/pki"
 	"github.com/skiff-project/skiff/internal/printers"
 	"github.com/skiff-project/skiff/internal/registry"
+	"github.com/skiff-project/skiff/internal/serviceaccount"
 	"github.com/skiff-project/skiff/internal/storage"
 	"github.com/skiff-project/skiff/internal/storage/etcd"
 	"github.com/skiff-project/skiff/internal/version"
@@ -223,23 +225,32 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	encrypt := &secretsEncryption{keys: keys, client: client, store: reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "secrets"})}
 
 	authz := newAuthorization(ctx, reg)
-	reg.SetAdmission(authz.admission())
-	(&reviews{authz: authz.chain, token: func(t string) (apiserver.User, bool) { return tokenUser(t, token) }}).install(reg)
+	saKey, err := serviceaccount.LoadOrCreateKey(filepath.Join(tlsDir, "service-account.key"))
+	if err != nil {
+		return nil, err
+	}
+	issuer := serviceaccount.IssuerURL(cfg.ClusterDomain)
+	saObjects := registryObjects{reg: reg}
+	toks := &tokens{join: token, log: log, sa: &serviceaccount.Authenticator{Issuer: issuer, Key: &saKey.PublicKey, Audiences: []string{issuer}, Objects: saObjects}}
+	tokenRequests := &serviceaccount.TokenRequests{Issuer: &serviceaccount.Issuer{Issuer: issuer, Key: saKey}, Audiences: []string{issuer}, Objects: saObjects}
+	// The ServiceAccount controller creates each namespace's "default" account; without the
+	// controller manager nothing does, and pods may run as a missing "default" account.
+	reg.SetAdmission(authz.admission(&saadmission.Plugin{Accounts: saObjects.ServiceAccount, DefaultWait: 5 * time.Second, AllowMissingDefault: cfg.DisableControllers}))
+	(&reviews{authz: authz.chain, token: toks.user, audiences: []string{issuer}}).install(reg)
 
 	// API server.
 	clientCAs := x509.NewCertPool()
 	clientCAs.AddCert(ca.Cert)
 	api := apiserver.New(apiserver.Config{
-		Registry:   reg,
-		Tables:     tables,
-		Audit:      auditLog,
-		OpenAPI:    newLazyOpenAPI(reg),
-		Handlers:   map[string]http.Handler{SecretsEncryptStatusPath: encrypt, SecretsEncryptRotatePath: encrypt},
-		Version:    version.Info(),
-		Authorizer: authz.chain,
-		Authenticate: func(r *http.Request) (apiserver.User, bool) {
-			return authenticate(r, token)
-		},
+		Registry:     reg,
+		Tables:       tables,
+		Audit:        auditLog,
+		OpenAPI:      newLazyOpenAPI(reg),
+		Handlers:     map[string]http.Handler{SecretsEncryptStatusPath: encrypt, SecretsEncryptRotatePath: encrypt},
+		Version:      version.Info(),
+		Authorizer:   authz.chain,
+		Authenticate: toks.authenticate,
+		TokenRequest: tokenRequests.Create,
 		Checks: map[string]func() error{
 			"etcd": func() error {
 				c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -385,26 +396,4 @@ func localAddresses() []net.IP {
 		}
 	}
 	return out
-}
-
-// authenticate identifies the caller by a client certificate signed by the cluster CA (CN is
-// the user, O the groups) or by the join token. Issue "Secure by default" replaces this with
-// the full authenticator chain.
-func authenticate(r *http.Request, token pki.Token) (apiserver.User, bool) {
-	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
-		c := r.TLS.VerifiedChains[0][0]
-		return apiserver.User{Name: c.Subject.CommonName, Groups: append(c.Subject.Organization, "system:authenticated")}, true
-	}
-	if h := r.Header.Get("Authorization"); len(h) > 7 && h[:7] == "Bearer " {
-		return tokenUser(h[7:], token)
-	}
-	return apiserver.User{}, false
-}
-
-// tokenUser authenticates a bearer token: today only the join token.
-func tokenUser(t string, token pki.Token) (apiserver.User, bool) {
-	if t == token.String() {
-		return apiserver.User{Name: "system:node-join", Groups: []string{"system:bootstrappers", "system:authenticated"}}, true
-	}
-	return apiserver.User{}, false
 }

@@ -24,7 +24,6 @@ const dataDir = "../../testdata/upstream"
 
 // Reasons shared by several known differences.
 const (
-	saAdmission = "ServiceAccount admission is not implemented: default serviceAccountName, the account's imagePullSecrets, the kube-api-access token volume and its mounts"
 	priority    = "Priority admission is not implemented: spec.priority and preemptionPolicy from the PriorityClass"
 	limitRanger = "LimitRanger admission is not implemented: the namespace's LimitRange defaults, its annotation, and the QoS class they give"
 	noCRs       = "custom resources are not served yet"
@@ -34,17 +33,6 @@ const (
 // mismatches it matches; an entry that excuses nothing fails the test, so the list stays the
 // list of what is left.
 var knownDifferences = []knownDifference{
-	{"defaulted/20-pod-*", "spec.serviceAccountName", saAdmission},
-	{"defaulted/20-pod-*", "spec.serviceAccount", saAdmission},
-	{"defaulted/20-pod-full", "spec.imagePullSecrets", saAdmission},
-	{"defaulted/20-pod-full", "spec.volumes[7]", saAdmission},
-	{"defaulted/20-pod-full", "spec.containers[0].volumeMounts[7]", saAdmission},
-	{"defaulted/20-pod-full", "spec.containers[1].volumeMounts[0]", saAdmission},
-	{"defaulted/20-pod-full", "spec.initContainers[*].volumeMounts[0]", saAdmission},
-	{"defaulted/20-pod-minimal", "spec.volumes[0]", saAdmission},
-	{"defaulted/20-pod-minimal", "spec.containers[0].volumeMounts[0]", saAdmission},
-	{"defaulted/20-pod-hostnetwork", "spec.volumes[0]", saAdmission},
-	{"defaulted/20-pod-hostnetwork", "spec.containers[0].volumeMounts[0]", saAdmission},
 	{"defaulted/20-pod-*", "spec.priority", priority},
 	{"defaulted/20-pod-*", "spec.preemptionPolicy", priority},
 	{"defaulted/20-pod-limited", `metadata.annotations["kubernetes.io/limit-ranger"]`, limitRanger},
@@ -60,10 +48,6 @@ var knownDifferences = []knownDifference{
 	{"tables/widgets", "", noCRs},
 	{"invalid/role-missing-verbs", "message", "validation adds \"verbs must contain at least one value\" to upstream's plain Required value"},
 	{"invalid/role-missing-verbs", "details.causes[0].message", "validation adds \"verbs must contain at least one value\" to upstream's plain Required value"},
-	{"patches/10-pod-tolerations-add", "spec.serviceAccountName", saAdmission},
-	{"patches/10-pod-tolerations-add", "spec.serviceAccount", saAdmission},
-	{"patches/10-pod-tolerations-add", "spec.volumes[0]", saAdmission},
-	{"patches/10-pod-tolerations-add", "spec.containers[0].volumeMounts[0]", saAdmission},
 	{"patches/10-pod-tolerations-add", "spec.priority", priority},
 	{"patches/10-pod-tolerations-add", "spec.preemptionPolicy", priority},
 	{"explain/*", "enum", "the OpenAPI documents carry no enum values for k8s.io/api types (+enum is not visible at run time)"},
