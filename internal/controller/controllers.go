@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/skiff-project/skiff/internal/controller/deployment"
+	"github.com/skiff-project/skiff/internal/controller/endpoints"
+	"github.com/skiff-project/skiff/internal/controller/endpointslice"
 	"github.com/skiff-project/skiff/internal/controller/garbagecollector"
 	"github.com/skiff-project/skiff/internal/controller/nodelifecycle"
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
@@ -44,5 +46,19 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { nc.Run(ctx, o.Workers) }, nil
+	}},
+	{"endpointslice", func(c *Context) (func(context.Context), error) {
+		ec, err := endpointslice.New(c.Client(endpointslice.Name), c.Informers, c.Recorder(endpointslice.Name), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { ec.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"endpoint", func(c *Context) (func(context.Context), error) {
+		ec, err := endpoints.New(c.Client(endpoints.Name), c.Informers, c.Recorder(endpoints.Name), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { ec.Run(ctx, c.Options.Workers) }, nil
 	}},
 }
