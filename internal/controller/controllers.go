@@ -7,6 +7,7 @@ import (
 	"github.com/skiff-project/skiff/internal/controller/endpoints"
 	"github.com/skiff-project/skiff/internal/controller/endpointslice"
 	"github.com/skiff-project/skiff/internal/controller/garbagecollector"
+	"github.com/skiff-project/skiff/internal/controller/job"
 	"github.com/skiff-project/skiff/internal/controller/nodelifecycle"
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
 )
@@ -60,5 +61,12 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { ec.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"job", func(c *Context) (func(context.Context), error) {
+		jc, err := job.New(c.Client(job.Name), c.Informers, c.Recorder(job.Name), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { jc.Run(ctx, c.Options.Workers) }, nil
 	}},
 }
