@@ -87,7 +87,9 @@ func TestDecide(t *testing.T) {
 		return j
 	}
 	withCond := func(t batchv1.JobConditionType, reason string) func(*batchv1.Job) {
-		return func(j *batchv1.Job) { j.Status.Conditions = append(j.Status.Conditions, newCondition(t, reason, "", t0)) }
+		return func(j *batchv1.Job) {
+			j.Status.Conditions = append(j.Status.Conditions, newCondition(t, reason, "", t0))
+		}
 	}
 	now := t0.Add(time.Minute)
 	tests := []struct {
