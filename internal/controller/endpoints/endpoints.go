@@ -80,9 +80,9 @@ func New(client kubernetes.Interface, f informers.SharedInformerFactory, recorde
 	if _, err := podInf.AddEventHandler(endpointslice.PodHandler(c.queue, c.services)); err != nil {
 		return nil, err
 	}
-	// Someone else changing or deleting an Endpoints object brings it back.
+	// A deleted Endpoints object comes back (as upstream, only deletes are watched: an
+	// Endpoints object without a Service, written by someone else, is left alone).
 	if _, err := epInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		UpdateFunc: func(_, obj any) { keyqueue.Enqueue(c.queue, obj) },
 		DeleteFunc: func(obj any) { keyqueue.Enqueue(c.queue, obj) },
 	}); err != nil {
 		return nil, err
