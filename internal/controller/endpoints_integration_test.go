@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -197,6 +198,23 @@ func TestEndpointsFollowPods(t *testing.T) {
 	if err != nil || len(l.Items) != 2 {
 		t.Fatalf("want one slice per port, got %d (%v)", len(l.Items), err)
 	}
+
+	// A deleted Endpoints object comes back; once the Service goes, so does its Endpoints.
+	old, _, _ := cl.endpointsView("default", "web")
+	if err := cl.c.CoreV1().Endpoints("default").Delete(cl.ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cl.poll(20*time.Second, "Endpoints web recreated", func() (bool, error) {
+		eps, _, err := cl.endpointsView("default", "web")
+		return err == nil && fmt.Sprint(eps) == fmt.Sprint(old), nil
+	})
+	if err := cl.c.CoreV1().Services("default").Delete(cl.ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cl.poll(20*time.Second, "Endpoints web deleted with its Service", func() (bool, error) {
+		_, err := cl.c.CoreV1().Endpoints("default").Get(cl.ctx, "web", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
 
 	// The API server's own Service is left alone.
 	k, err := cl.c.DiscoveryV1().EndpointSlices("default").List(cl.ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=kubernetes"})
