@@ -175,6 +175,7 @@ func TestEndpointsFollowPods(t *testing.T) {
 		return len(ps) == 1 && ps[0].Name != victim.Name, nil
 	})
 	cl.waitEndpoints("default", "web", "tier=rs", 8080)
+	cl.assertStable("default", "web")
 
 	// A pod whose port named http is 9090 gets endpoints of its own port.
 	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "default", Labels: map[string]string{"app": "web"}},
@@ -225,5 +226,32 @@ func TestEndpointsFollowPods(t *testing.T) {
 		if s.Labels[discoveryv1.LabelManagedBy] == "endpointslice-controller.k8s.io" {
 			t.Errorf("slice %s for default/kubernetes made by the controller", s.Name)
 		}
+	}
+}
+
+// assertStable fails if the Service's slices or Endpoints are written again within 2 s of a
+// steady state (a field the API server normalizes differently would make the controllers
+// write for ever).
+func (cl *cluster) assertStable(ns, svc string) {
+	cl.t.Helper()
+	versions := func() string {
+		l, err := cl.c.DiscoveryV1().EndpointSlices(ns).List(cl.ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc})
+		if err != nil {
+			cl.t.Fatal(err)
+		}
+		ep, err := cl.c.CoreV1().Endpoints(ns).Get(cl.ctx, svc, metav1.GetOptions{})
+		if err != nil {
+			cl.t.Fatal(err)
+		}
+		out := ep.ResourceVersion
+		for _, s := range l.Items {
+			out += " " + s.Name + "@" + s.ResourceVersion
+		}
+		return out
+	}
+	before := versions()
+	time.Sleep(2 * time.Second)
+	if after := versions(); after != before {
+		cl.t.Errorf("endpoints of %s/%s rewritten in a steady state: %s -> %s", ns, svc, before, after)
 	}
 }

@@ -63,6 +63,10 @@ func TestJob(t *testing.T) {
 			!hasCondition(j, batchv1.JobSuccessCriteriaMet, batchv1.JobReasonCompletionsReached) {
 			t.Errorf("status %+v", j.Status)
 		}
+		time.Sleep(2 * time.Second)
+		if again, err := cl.c.BatchV1().Jobs("default").Get(cl.ctx, "ok", metav1.GetOptions{}); err != nil || again.ResourceVersion != j.ResourceVersion {
+			t.Errorf("finished Job rewritten: %v", err)
+		}
 		if maxActive > 2 {
 			t.Errorf("%d pods active at once, parallelism is 2", maxActive)
 		}
