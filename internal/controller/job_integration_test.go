@@ -48,7 +48,7 @@ func (cl *cluster) waitJob(name, what string, timeout time.Duration, f func(*bat
 
 func TestJob(t *testing.T) {
 	t.Parallel()
-	cl := startCluster(t, controller.Options{Controllers: []string{"job"}}, "job-")
+	cl := startCluster(t, controller.Options{Controllers: []string{"job", "garbagecollector"}}, "job-")
 
 	t.Run("completions 3 parallelism 2", func(t *testing.T) {
 		if _, err := cl.c.BatchV1().Jobs("default").Create(cl.ctx, jobSpec("ok", 3, 2, 6, "1s", "0"), metav1.CreateOptions{}); err != nil {
@@ -124,5 +124,18 @@ func TestJob(t *testing.T) {
 		if j.Status.Active != 0 || j.Status.Failed != 1 {
 			t.Errorf("status %+v", j.Status)
 		}
+	})
+
+	t.Run("deleted Job: its pods lose the finalizer and go", func(t *testing.T) {
+		if _, err := cl.c.BatchV1().Jobs("default").Create(cl.ctx, jobSpec("gone", 2, 2, 6, "1h", "0"), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cl.waitJob("gone", "2 active", 30*time.Second, func(j *batchv1.Job) bool { return j.Status.Active == 2 && *j.Status.Ready == 2 })
+		if err := cl.c.BatchV1().Jobs("default").Delete(cl.ctx, "gone", metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)}); err != nil {
+			t.Fatal(err)
+		}
+		cl.poll(30*time.Second, "the deleted Job's pods gone", func() (bool, error) {
+			return len(cl.podsOf("default", "batch.kubernetes.io/job-name=gone")) == 0, nil
+		})
 	})
 }
