@@ -4,7 +4,10 @@ import (
 	"context"
 
 	"github.com/skiff-project/skiff/internal/controller/deployment"
+	"github.com/skiff-project/skiff/internal/controller/endpoints"
+	"github.com/skiff-project/skiff/internal/controller/endpointslice"
 	"github.com/skiff-project/skiff/internal/controller/garbagecollector"
+	"github.com/skiff-project/skiff/internal/controller/job"
 	"github.com/skiff-project/skiff/internal/controller/nodelifecycle"
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
 	"github.com/skiff-project/skiff/internal/controller/serviceaccount"
@@ -63,5 +66,26 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { pc.Run(ctx, 1) }, nil
+	}},
+	{"endpointslice", func(c *Context) (func(context.Context), error) {
+		ec, err := endpointslice.New(c.Client(endpointslice.Name), c.Informers, c.Recorder(endpointslice.Name), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { ec.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"endpoint", func(c *Context) (func(context.Context), error) {
+		ec, err := endpoints.New(c.Client(endpoints.Name), c.Informers, c.Recorder(endpoints.Name), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { ec.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"job", func(c *Context) (func(context.Context), error) {
+		jc, err := job.New(c.Client(job.Name), c.Informers, c.Recorder(job.Name), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { jc.Run(ctx, c.Options.Workers) }, nil
 	}},
 }

@@ -3,6 +3,7 @@
 package podstate
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // DeletionCostAnnotation ranks pods for deletion: lower cost goes first.
@@ -204,4 +206,39 @@ func Condition(t corev1.PodConditionType, s corev1.ConditionStatus, at time.Time
 // IsTerminating reports whether pod is being deleted but has not finished (not terminal).
 func IsTerminating(pod *corev1.Pod) bool {
 	return pod.DeletionTimestamp != nil && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
+}
+
+// IsTerminal reports whether pod has finished: phase Succeeded or Failed.
+func IsTerminal(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+}
+
+// InEndpoints reports whether pod belongs in a Service's endpoints, as upstream's
+// ShouldPodBeInEndpoints: it has an IP and is not terminal; a pod being deleted counts only
+// with includeTerminating.
+func InEndpoints(pod *corev1.Pod, includeTerminating bool) bool {
+	if IsTerminal(pod) || (pod.Status.PodIP == "" && len(pod.Status.PodIPs) == 0) {
+		return false
+	}
+	return includeTerminating || pod.DeletionTimestamp == nil
+}
+
+// FindPort resolves a Service port's targetPort on pod: a number is itself, a name is looked
+// up in the pod's container ports with the Service port's protocol.
+func FindPort(pod *corev1.Pod, sp *corev1.ServicePort) (int32, error) {
+	tp := sp.TargetPort
+	switch {
+	case tp.Type == intstr.String && tp.StrVal != "":
+		for _, c := range pod.Spec.Containers {
+			for _, p := range c.Ports {
+				if p.Name == tp.StrVal && p.Protocol == sp.Protocol {
+					return p.ContainerPort, nil
+				}
+			}
+		}
+		return 0, fmt.Errorf("pod %s/%s: no container port named %q (%s)", pod.Namespace, pod.Name, tp.StrVal, sp.Protocol)
+	case tp.Type == intstr.Int && tp.IntVal != 0:
+		return tp.IntVal, nil
+	}
+	return sp.Port, nil
 }

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -86,5 +87,33 @@ func TestIsAvailable(t *testing.T) {
 		if got := IsAvailable(c.pod, c.min, now); got != c.want {
 			t.Errorf("%s: IsAvailable = %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+func TestFindPort(t *testing.T) {
+	pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{
+		{Name: "a", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}}},
+		{Name: "b", Ports: []corev1.ContainerPort{{Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP}}},
+	}}}
+	tests := []struct {
+		name    string
+		sp      corev1.ServicePort
+		want    int32
+		wantErr bool
+	}{
+		{"named", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("http")}, 8080, false},
+		{"named in a second container", corev1.ServicePort{Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromString("dns")}, 53, false},
+		{"named, other protocol", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromString("http")}, 0, true},
+		{"missing name", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("web")}, 0, true},
+		{"number", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(9000)}, 9000, false},
+		{"unset: the service port", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP}, 80, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := FindPort(pod, &tt.sp)
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Errorf("FindPort = %d, %v; want %d, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
 	}
 }
