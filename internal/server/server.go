@@ -166,6 +166,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 			return nil, err
 		}
 		teardown = append(teardown, e.Close)
+		go e.RunDefrag(ctx, etcd.DefragInterval, log)
 		client = e.Client
 		log.Info("embedded etcd started", "socket", e.SocketPath)
 	}
