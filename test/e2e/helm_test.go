@@ -58,11 +58,10 @@ func helm(t *testing.T) string {
 
 // TestHelm runs the real helm against skiff with a chart written by the helm authors
 // (`helm create`): install, list, upgrade with a changed value, history, rollback,
-// --dry-run=server and uninstall. Without controllers pods never become ready, so --wait is
-// not used yet.
+// --dry-run=server and uninstall, waiting for readiness (--wait) on simulated nodes.
 func TestHelm(t *testing.T) {
 	bin := helm(t)
-	s := startServer(t)
+	s := startServer(t, "--simulated-nodes", "2")
 	dir := t.TempDir()
 	env := append(os.Environ(), "KUBECONFIG="+s.kubeconfig(), "HELM_CACHE_HOME="+filepath.Join(dir, "cache"),
 		"HELM_CONFIG_HOME="+filepath.Join(dir, "config"), "HELM_DATA_HOME="+filepath.Join(dir, "data"))
@@ -80,13 +79,16 @@ func TestHelm(t *testing.T) {
 		return out.String()
 	}
 	run("create", "demo")
-	mustContain(t, "helm install", run("install", "r1", "./demo"), "STATUS: deployed", "REVISION: 1")
+	mustContain(t, "helm install", run("install", "r1", "./demo", "--wait", "--timeout", "90s"), "STATUS: deployed", "REVISION: 1")
 	mustContain(t, "helm list", run("list"), "r1", "deployed", "demo-0.1.0")
 	if out := s.ok("get", "deploy,svc,sa", "-l", "app.kubernetes.io/instance=r1", "-o", "name"); !strings.Contains(out, "deployment.apps/r1-demo") ||
 		!strings.Contains(out, "service/r1-demo") || !strings.Contains(out, "serviceaccount/r1-demo") {
 		t.Fatalf("release objects: %s", out)
 	}
-	mustContain(t, "helm upgrade", run("upgrade", "r1", "./demo", "--set", "replicaCount=3"), `Release "r1" has been upgraded`, "REVISION: 2")
+	mustContain(t, "helm upgrade", run("upgrade", "r1", "./demo", "--set", "replicaCount=3", "--wait", "--timeout", "90s"), `Release "r1" has been upgraded`, "REVISION: 2")
+	if out := s.ok("get", "deploy", "r1-demo", "-o", "jsonpath={.status.readyReplicas}"); out != "3" {
+		t.Fatalf("ready replicas after upgrade --wait: %s", out)
+	}
 	if out := s.ok("get", "deploy", "r1-demo", "-o", "jsonpath={.spec.replicas}"); out != "3" {
 		t.Fatalf("replicas after upgrade: %s", out)
 	}
