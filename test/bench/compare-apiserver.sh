@@ -6,7 +6,9 @@
 # Usage: test/bench/compare-apiserver.sh KUBE_APISERVER ETCD [PODS]
 #   KUBE_APISERVER and ETCD are binaries built outside this repository
 #   (shared/reference/upstream-build.md); PODS (default 100000) is the large LIST size.
-# Needs openssl and curl. Uses loopback ports 36443 and 32379-32380 and a temporary directory.
+# skiff runs without its scheduler and controller manager, as kube-apiserver runs alone (the
+# controllers would, for one, garbage-collect the benchmark's pods, bound to a node that does
+# not exist). Needs openssl and curl. Uses loopback ports 36443 and 32379-32380 and a temporary directory.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 apiserver=${1:?usage: $0 KUBE_APISERVER ETCD [PODS]}
@@ -56,7 +58,7 @@ measure() { # name pid kubeconfig
 # skiff with its embedded etcd (the default).
 rm -rf "$work/skiff-embedded"
 t0=$(now_ms)
-"$work/skiff" server --data-dir "$work/skiff-embedded" --bind-address 127.0.0.1 --port 36443 --disable-agent >"$work/skiff.log" 2>&1 &
+"$work/skiff" server --data-dir "$work/skiff-embedded" --bind-address 127.0.0.1 --port 36443 --disable-agent --disable-scheduler --disable-controller-manager >"$work/skiff.log" 2>&1 &
 pids+=($!)
 tls=$work/skiff-embedded/tls
 wait_ready https://127.0.0.1:36443 "$tls/ca.crt" "$tls/admin.crt" "$tls/admin.key"
@@ -67,7 +69,7 @@ stop_all
 # skiff on a separate etcd, as upstream runs.
 start_etcd
 t0=$(now_ms)
-"$work/skiff" server --data-dir "$work/skiff-external" --bind-address 127.0.0.1 --port 36443 --disable-agent \
+"$work/skiff" server --data-dir "$work/skiff-external" --bind-address 127.0.0.1 --port 36443 --disable-agent --disable-scheduler --disable-controller-manager \
 	--etcd-servers http://127.0.0.1:32379 >"$work/skiff2.log" 2>&1 &
 pids+=($!)
 tls=$work/skiff-external/tls
