@@ -6,7 +6,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/duration"
 )
 
 // defaultTable is upstream's table for kinds without a printer: NAME and AGE.
@@ -32,6 +31,5 @@ func defaultTable(items []runtime.Object, now time.Time, includeObject string, n
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	_ = duration.HumanDuration
 	return t, nil
 }

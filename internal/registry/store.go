@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -178,7 +180,7 @@ func (s *Store) Create(ctx context.Context, namespace string, obj runtime.Object
 			return nil, err
 		}
 	}
-	a.SetUID(uuidType(uuid.New().String()))
+	a.SetUID(types.UID(uuid.New().String()))
 	a.SetCreationTimestamp(metav1.NewTime(s.now().Truncate(time.Second)))
 	a.SetDeletionTimestamp(nil)
 	a.SetDeletionGracePeriodSeconds(nil)
@@ -510,8 +512,6 @@ func specEqual(a, b runtime.Object) bool {
 	return true
 }
 
-func uuidType(s string) typesUID { return typesUID(s) }
-
 // generateName appends five random characters to base, as upstream's name generator does,
 // shortening base so that the result stays within 63 characters.
 func generateName(base string) string {
@@ -533,7 +533,7 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 		opts = &metav1.DeleteOptions{}
 	}
 	if errs := validateDeleteOptions(opts); len(errs) > 0 {
-		return nil, false, apierrors.NewInvalid(schemaGK("DeleteOptions"), "", errs)
+		return nil, false, apierrors.NewInvalid(schema.GroupKind{Group: "meta.k8s.io", Kind: "DeleteOptions"}, "", errs)
 	}
 	key := s.Key(namespace, name)
 	cur, err := s.storage.Get(ctx, key, "")

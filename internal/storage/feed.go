@@ -38,6 +38,9 @@ type Feed struct {
 
 	watchCtx context.Context
 	started  bool
+
+	// leases are shared by every store on this feed's client (Events' TTLs).
+	leases *leases
 }
 
 // NewFeed returns a feed over client. Register caches, then Start it.
@@ -48,6 +51,7 @@ func NewFeed(client *clientv3.Client, log *slog.Logger) *Feed {
 		BookmarkInterval: time.Minute,
 		caches:           map[string]*Cache{},
 		advance:          make(chan struct{}),
+		leases:           &leases{client: client, byTTL: map[int64]leaseEntry{}},
 	}
 }
 

@@ -33,7 +33,7 @@ func NewStore(ctx context.Context, client *clientv3.Client, feed *Feed, cfg Reso
 	if err != nil {
 		return nil, err
 	}
-	return &Store{cfg: cfg, client: client, feed: feed, cache: c, leases: sharedLeases(client)}, nil
+	return &Store{cfg: cfg, client: client, feed: feed, cache: c, leases: feed.leases}, nil
 }
 
 // Cache returns the store's watch cache.
@@ -501,22 +501,6 @@ type leaseEntry struct {
 }
 
 const leaseReuse = time.Minute
-
-var (
-	leaseMu   sync.Mutex
-	leaseSets = map[*clientv3.Client]*leases{}
-)
-
-func sharedLeases(c *clientv3.Client) *leases {
-	leaseMu.Lock()
-	defer leaseMu.Unlock()
-	l := leaseSets[c]
-	if l == nil {
-		l = &leases{client: c, byTTL: map[int64]leaseEntry{}}
-		leaseSets[c] = l
-	}
-	return l
-}
 
 func (l *leases) get(ctx context.Context, ttl int64) (clientv3.LeaseID, error) {
 	l.mu.Lock()
