@@ -242,7 +242,7 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	verbose := r.URL.Query().Has("verbose")
 	var lines []string
 	failed := false
-	names := []string{"ping", "etcd", "informer-sync", "poststarthook/start-apiserver"}
+	names := []string{"ping", "etcd", "poststarthook/start-apiserver"}
 	for n := range s.cfg.Checks {
 		if !contains(names, n) {
 			names = append(names, n)

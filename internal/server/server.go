@@ -259,7 +259,6 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 				_, err := client.Get(c, "health")
 				return err
 			},
-			"informer-sync": func() error { return nil },
 		},
 		Log: log,
 	})
