@@ -82,6 +82,9 @@ func newServerCommand() *cobra.Command {
 	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler")
 	f.BoolVar(&cfg.DisableControllers, "disable-controller-manager", false, "do not run the controller manager")
 	f.IntVar(&cfg.SimulatedNodes, "simulated-nodes", 0, "run this many simulated nodes (fake runtime) in the server, for a demo cluster")
+	f.StringVar(&cfg.PodSecurityEnforce, "pod-security-enforce", cfg.PodSecurityEnforce, "Pod Security Standard enforced in namespaces without a pod-security.kubernetes.io/enforce label: privileged, baseline or restricted (warn and audit are baseline)")
+	f.StringVar(&cfg.TokenAuthFile, "token-auth-file", "", "CSV file of static bearer tokens: token,user,uid,\"group1,group2\"")
+	f.BoolVar(&cfg.Profiling, "profiling", false, "serve /debug/pprof/ (to users allowed to get it)")
 	f.BoolVar(&cfg.UnsafeNoFsync, "unsafe-no-fsync", false, "run embedded etcd without fsync (tests and benchmarks only: data may be lost on a crash)")
 	return cmd
 }

@@ -29,6 +29,19 @@ import (
 // TableFunc renders items of one kind as a Table; includeObject is None, Metadata or Object.
 type TableFunc func(gk schema.GroupKind, items []runtime.Object, now time.Time, includeObject string, noHeaders bool) (*metav1.Table, error)
 
+// AuthResult is the outcome of authenticating a request.
+type AuthResult int
+
+// AuthResults.
+const (
+	// Anonymous: the request carries no credentials.
+	Anonymous AuthResult = iota
+	// Authenticated: the credentials identify a user.
+	Authenticated
+	// AuthFailed: the request carries credentials that identify nobody.
+	AuthFailed
+)
+
 // User is an authenticated caller.
 type User struct {
 	Name   string
@@ -46,8 +59,9 @@ type Config struct {
 	OpenAPI http.Handler
 	// Version is served at /version.
 	Version version.Info
-	// Authenticate identifies the caller; ok false means anonymous.
-	Authenticate func(r *http.Request) (User, bool)
+	// Authenticate identifies the caller. Anonymous callers may read only the public paths;
+	// callers whose credentials fail get 401 everywhere.
+	Authenticate func(r *http.Request) (User, AuthResult)
 	// Authorizer decides what callers may do; nil allows everything an authenticated caller
 	// asks.
 	Authorizer Authorizer
@@ -127,12 +141,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// user is the authenticated caller; impersonated, if set, the user it acts as.
 	var user User
 	var impersonated *User
+	ctx, notes := registry.WithNotes(r.Context(), func(msg string) {
+		if !rec.wroteHeader {
+			addWarning(rec, msg)
+		}
+	})
+	r = r.WithContext(ctx)
 	s.metrics.inflight.Inc()
 	defer func() {
 		s.metrics.inflight.Dec()
 		s.metrics.observe(ri, rec.code, s.cfg.Now().Sub(start))
 		if s.cfg.Audit != nil {
-			s.audit(r, ri, user, impersonated, auditID, start, rec)
+			s.audit(r, ri, user, impersonated, auditID, start, rec, notes.Annotations())
 		}
 	}()
 	defer func() {
@@ -148,9 +168,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	if s.cfg.Authenticate != nil {
-		u, ok := s.cfg.Authenticate(r)
+		u, result := s.cfg.Authenticate(r)
 		user = u
-		if !ok && !publicPath(r.URL.Path) {
+		ok := result == Authenticated
+		if result == AuthFailed || (!ok && !publicPath(r.URL.Path)) {
 			s.writeError(rec, r, apierrors.NewUnauthorized("Unauthorized"))
 			return
 		}
@@ -290,7 +311,7 @@ func contains(xs []string, x string) bool {
 }
 
 // audit writes the request's audit event, if the policy wants one.
-func (s *Server) audit(r *http.Request, ri *RequestInfo, u User, impersonated *User, id string, start time.Time, rec *statusRecorder) {
+func (s *Server) audit(r *http.Request, ri *RequestInfo, u User, impersonated *User, id string, start time.Time, rec *statusRecorder, annotations map[string]string) {
 	verb := ri.Verb
 	if !ri.IsResourceRequest {
 		verb = strings.ToLower(r.Method)
@@ -305,6 +326,7 @@ func (s *Server) audit(r *http.Request, ri *RequestInfo, u User, impersonated *U
 		Level: audit.LevelMetadata, AuditID: types.UID(id), Stage: "ResponseComplete", RequestURI: r.URL.RequestURI(), Verb: verb,
 		User: au, SourceIPs: sourceIPs(r), UserAgent: r.UserAgent(),
 		RequestReceivedTimestamp: metav1.NewMicroTime(start), StageTimestamp: metav1.NewMicroTime(s.cfg.Now()),
+		Annotations: annotations,
 	}
 	if impersonated != nil {
 		e.ImpersonatedUser = &audit.UserInfo{Username: impersonated.Name, Groups: impersonated.Groups}

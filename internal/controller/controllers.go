@@ -10,6 +10,7 @@ import (
 	"github.com/skiff-project/skiff/internal/controller/job"
 	"github.com/skiff-project/skiff/internal/controller/nodelifecycle"
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
+	"github.com/skiff-project/skiff/internal/controller/resourcequota"
 	"github.com/skiff-project/skiff/internal/controller/serviceaccount"
 )
 
@@ -87,5 +88,12 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { jc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"resourcequota", func(c *Context) (func(context.Context), error) {
+		rq, err := resourcequota.New(c.Client(resourcequota.Name), c.Metadata(resourcequota.Name), c.Informers, c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { rq.Run(ctx, c.Options.Workers) }, nil
 	}},
 }

@@ -7,14 +7,22 @@ import (
 	"strings"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	psapi "k8s.io/pod-security-admission/api"
 
 	"github.com/skiff-project/skiff/internal/apiserver"
+	"github.com/skiff-project/skiff/internal/apiserver/admission/limitranger"
+	"github.com/skiff-project/skiff/internal/apiserver/admission/podsecurity"
+	"github.com/skiff-project/skiff/internal/apiserver/admission/resourcequota"
 	saadmission "github.com/skiff-project/skiff/internal/apiserver/admission/serviceaccount"
 	"github.com/skiff-project/skiff/internal/apiserver/authz/bootstrappolicy"
 	"github.com/skiff-project/skiff/internal/apiserver/authz/node"
 	"github.com/skiff-project/skiff/internal/apiserver/authz/rbac"
 	"github.com/skiff-project/skiff/internal/registry"
+	"github.com/skiff-project/skiff/internal/storage"
 )
 
 // authorization is the server's authorizer chain, as upstream's
@@ -36,10 +44,12 @@ func newAuthorization(ctx context.Context, reg *registry.Registry) *authorizatio
 	return z
 }
 
-// admission returns the server's admission chain, in upstream's order: ServiceAccount, then
-// the checks of authorization: NodeRestriction and RBAC escalation prevention.
-func (z *authorization) admission(serviceAccounts *saadmission.Plugin) registry.Admission {
-	return admissionChain{serviceAccounts, node.Restriction{}, &rbac.Escalation{Authorizer: z.chain, Rules: z.rbac}}
+// admission returns the server's admission chain in upstream's order (NamespaceLifecycle is
+// each store's NamespaceCheck, and DefaultTolerationSeconds part of pod defaulting):
+// LimitRanger, ServiceAccount, NodeRestriction, PodSecurity, RBAC escalation prevention, and
+// ResourceQuota last, so that only writes every other plugin accepted are charged.
+func (z *authorization) admission(limits *limitranger.Plugin, serviceAccounts *saadmission.Plugin, podSecurity *podsecurity.Plugin, quotas *resourcequota.Plugin) registry.Admission {
+	return admissionChain{limits, serviceAccounts, node.Restriction{}, podSecurity, &rbac.Escalation{Authorizer: z.chain, Rules: z.rbac}, quotas}
 }
 
 // reconcilePolicy writes the default RBAC policy (bootstrappolicy.Reconcile).
@@ -141,4 +151,42 @@ func (c admissionChain) Validate(ctx context.Context, a *registry.AdmissionAttri
 		}
 	}
 	return nil
+}
+
+// newPodSecurity returns the PodSecurity plugin with the cluster default policy: enforce at
+// enforce ("" is privileged), warn and audit at baseline.
+func newPodSecurity(reg *registry.Registry, enforce string) (*podsecurity.Plugin, error) {
+	if enforce == "" {
+		enforce = string(psapi.LevelPrivileged)
+	}
+	level, err := psapi.ParseLevel(enforce)
+	if err != nil {
+		return nil, fmt.Errorf("--pod-security-enforce: %w", err)
+	}
+	namespaces := reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"})
+	pods := reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "pods"})
+	return podsecurity.New(podsecurity.Plugin{
+		Defaults: podsecurity.DefaultPolicy(level),
+		Namespace: func(ctx context.Context, name string) (*corev1.Namespace, error) {
+			obj, err := namespaces.Get(ctx, "", name, "0")
+			if apierrors.IsNotFound(err) {
+				obj, err = namespaces.Get(ctx, "", name, "")
+			}
+			if err != nil {
+				return nil, err
+			}
+			return obj.(*corev1.Namespace), nil
+		},
+		Pods: func(ctx context.Context, namespace string) ([]*corev1.Pod, error) {
+			l, err := pods.List(ctx, namespace, storage.ListOptions{ResourceVersion: "0"})
+			if err != nil {
+				return nil, err
+			}
+			out := make([]*corev1.Pod, 0, len(l.Items))
+			for _, o := range l.Items {
+				out = append(out, o.(*corev1.Pod))
+			}
+			return out, nil
+		},
+	})
 }

@@ -36,6 +36,13 @@ type Config struct {
 	AuditMaxAge     int
 	AuditMaxBackup  int
 	AuditMaxSize    int
+	// PodSecurityEnforce is the Pod Security Standard enforced in namespaces whose labels name
+	// none: privileged (the default), baseline or restricted. Warn and audit default to baseline.
+	PodSecurityEnforce string
+	// TokenAuthFile is a CSV file of static bearer tokens (token,user,uid,"group1,group2").
+	TokenAuthFile string
+	// Profiling serves /debug/pprof/ to users allowed to get it.
+	Profiling bool
 }
 
 // DefaultConfig returns the defaults of `skiff server`.
@@ -52,6 +59,7 @@ func DefaultConfig() Config {
 		AuditMaxAge:            30,
 		AuditMaxBackup:         10,
 		AuditMaxSize:           100,
+		PodSecurityEnforce:     "privileged",
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,7 +27,10 @@ import (
 
 	"github.com/skiff-project/skiff/internal/allocator"
 	"github.com/skiff-project/skiff/internal/apiserver"
+	"github.com/skiff-project/skiff/internal/apiserver/admission/limitranger"
+	"github.com/skiff-project/skiff/internal/apiserver/admission/resourcequota"
 	saadmission "github.com/skiff-project/skiff/internal/apiserver/admission/serviceaccount"
+	"github.com/skiff-project/skiff/internal/apiserver/authn"
 	"github.com/skiff-project/skiff/internal/audit"
 	"github.com/skiff-project/skiff/internal/defaults"
 	"github.com/skiff-project/skiff/internal/encryption"
@@ -232,25 +236,41 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	}
 	issuer := serviceaccount.IssuerURL(cfg.ClusterDomain)
 	saObjects := registryObjects{reg: reg}
-	toks := &tokens{join: token, log: log, sa: &serviceaccount.Authenticator{Issuer: issuer, Key: &saKey.PublicKey, Audiences: []string{issuer}, Objects: saObjects}}
+	var static authn.StaticTokens
+	if cfg.TokenAuthFile != "" {
+		if static, err = authn.LoadStaticTokens(cfg.TokenAuthFile); err != nil {
+			return nil, err
+		}
+		log.Info("static tokens loaded", "file", cfg.TokenAuthFile, "tokens", len(static))
+	}
+	toks := &tokens{static: static, join: token, log: log, sa: &serviceaccount.Authenticator{Issuer: issuer, Key: &saKey.PublicKey, Audiences: []string{issuer}, Objects: saObjects}}
 	tokenRequests := &serviceaccount.TokenRequests{Issuer: &serviceaccount.Issuer{Issuer: issuer, Key: saKey}, Audiences: []string{issuer}, Objects: saObjects}
 	// The ServiceAccount controller creates each namespace's "default" account; without the
 	// controller manager nothing does, and pods may run as a missing "default" account.
-	reg.SetAdmission(authz.admission(&saadmission.Plugin{Accounts: saObjects.ServiceAccount, DefaultWait: 5 * time.Second, AllowMissingDefault: cfg.DisableControllers}))
+	podSecurity, err := newPodSecurity(reg, cfg.PodSecurityEnforce)
+	if err != nil {
+		return nil, err
+	}
+	reg.SetAdmission(authz.admission(
+		&limitranger.Plugin{LimitRanges: reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "limitranges"})},
+		&saadmission.Plugin{Accounts: saObjects.ServiceAccount, DefaultWait: 5 * time.Second, AllowMissingDefault: cfg.DisableControllers},
+		podSecurity,
+		&resourcequota.Plugin{Quotas: reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "resourcequotas"})}))
 	(&reviews{authz: authz.chain, token: toks.user, audiences: []string{issuer}}).install(reg)
 
 	// API server.
 	clientCAs := x509.NewCertPool()
 	clientCAs.AddCert(ca.Cert)
+	authenticator := toks.authenticator(clientCAs)
 	api := apiserver.New(apiserver.Config{
 		Registry:     reg,
 		Tables:       tables,
 		Audit:        auditLog,
 		OpenAPI:      newLazyOpenAPI(reg),
-		Handlers:     map[string]http.Handler{SecretsEncryptStatusPath: encrypt, SecretsEncryptRotatePath: encrypt},
+		Handlers:     handlers(encrypt, cfg.Profiling),
 		Version:      version.Info(),
 		Authorizer:   authz.chain,
-		Authenticate: toks.authenticate,
+		Authenticate: authenticator.Authenticate,
 		TokenRequest: tokenRequests.Create,
 		Checks: map[string]func() error{
 			"etcd": func() error {
@@ -296,9 +316,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		Handler: api,
 		TLSConfig: &tls.Config{
 			Certificates: []tls.Certificate{cert},
-			ClientCAs:    clientCAs,
-			ClientAuth:   tls.VerifyClientCertIfGiven,
+			// Client certificates are verified by the authenticator, so that one from another CA
+			// gets upstream's 401 rather than a failed handshake.
+			ClientAuth:   tls.RequestClientCert,
 			MinVersion:   tls.VersionTLS12,
+			CipherSuites: pki.CipherSuites,
 			NextProtos:   []string{"h2", "http/1.1"},
 		},
 		ReadHeaderTimeout: 30 * time.Second,
@@ -396,4 +418,22 @@ func localAddresses() []net.IP {
 		}
 	}
 	return out
+}
+
+// handlers are the server's extra paths: the secrets-encryption endpoints, and the profiling
+// endpoints under /debug/pprof/ when profiling is on (CIS 1.2.15: off by default).
+func handlers(encrypt http.Handler, profiling bool) map[string]http.Handler {
+	h := map[string]http.Handler{SecretsEncryptStatusPath: encrypt, SecretsEncryptRotatePath: encrypt}
+	if !profiling {
+		return h
+	}
+	h["/debug/pprof/"] = http.HandlerFunc(pprof.Index)
+	h["/debug/pprof/cmdline"] = http.HandlerFunc(pprof.Cmdline)
+	h["/debug/pprof/profile"] = http.HandlerFunc(pprof.Profile)
+	h["/debug/pprof/symbol"] = http.HandlerFunc(pprof.Symbol)
+	h["/debug/pprof/trace"] = http.HandlerFunc(pprof.Trace)
+	for _, name := range []string{"allocs", "block", "goroutine", "heap", "mutex", "threadcreate"} {
+		h["/debug/pprof/"+name] = pprof.Handler(name)
+	}
+	return h
 }

@@ -2,30 +2,37 @@ package server
 
 import (
 	"context"
+	"crypto/subtle"
+	"crypto/x509"
 	"errors"
 	"log/slog"
-	"net/http"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/skiff-project/skiff/internal/apiserver"
+	"github.com/skiff-project/skiff/internal/apiserver/authn"
 	"github.com/skiff-project/skiff/internal/pki"
 	"github.com/skiff-project/skiff/internal/registry"
 	"github.com/skiff-project/skiff/internal/serviceaccount"
 )
 
-// tokens authenticates bearer tokens: the join token and service account tokens.
+// tokens authenticates bearer tokens: static tokens (--token-auth-file), the join token and
+// service account tokens.
 type tokens struct {
-	join pki.Token
-	sa   *serviceaccount.Authenticator
-	log  *slog.Logger
+	static authn.StaticTokens
+	join   pki.Token
+	sa     *serviceaccount.Authenticator
+	log    *slog.Logger
 }
 
 // user authenticates t for one of audiences (nil: the API server's audiences).
 func (k *tokens) user(ctx context.Context, t string, audiences []string) (apiserver.User, bool) {
-	if t == k.join.String() {
-		return apiserver.User{Name: "system:node-join", Groups: []string{"system:bootstrappers", "system:authenticated"}}, true
+	if u, ok := k.static[t]; ok {
+		return u, true
+	}
+	if subtle.ConstantTimeCompare([]byte(t), []byte(k.join.String())) == 1 {
+		return apiserver.User{Name: "system:node-join", Groups: []string{"system:bootstrappers", authn.AllAuthenticated}}, true
 	}
 	if k.sa == nil {
 		return apiserver.User{}, false
@@ -46,18 +53,12 @@ func (k *tokens) user(ctx context.Context, t string, audiences []string) (apiser
 	return apiserver.User{Name: u.Name, UID: u.UID, Groups: u.Groups, Extra: u.Extra}, true
 }
 
-// authenticate identifies the caller by a client certificate signed by the cluster CA (CN is
-// the user, O the groups) or by a bearer token (the join token or a service account token).
-// Issue "Secure by default" replaces this with the full authenticator chain.
-func (k *tokens) authenticate(r *http.Request) (apiserver.User, bool) {
-	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
-		c := r.TLS.VerifiedChains[0][0]
-		return apiserver.User{Name: c.Subject.CommonName, Groups: append(c.Subject.Organization, "system:authenticated")}, true
-	}
-	if h := r.Header.Get("Authorization"); len(h) > 7 && h[:7] == "Bearer " {
-		return k.user(r.Context(), h[7:], nil)
-	}
-	return apiserver.User{}, false
+// authenticator is the API server's authenticator chain: client certificates signed by ca, then
+// the bearer tokens k knows.
+func (k *tokens) authenticator(ca *x509.CertPool) *authn.Chain {
+	return &authn.Chain{ClientCAs: ca, Tokens: []authn.TokenAuthenticator{
+		authn.TokenFunc(func(ctx context.Context, t string) (apiserver.User, bool) { return k.user(ctx, t, nil) }),
+	}}
 }
 
 // registryObjects reads the objects service account tokens name from the registry, with

@@ -47,6 +47,8 @@ type Options struct {
 	// DisableControllers runs no controller manager (for tests of API semantics, or that run
 	// their own controllers).
 	DisableControllers bool
+	// Configure, if set, adjusts the server's configuration before it starts.
+	Configure func(*server.Config)
 }
 
 // Start starts a server and stops it when the test ends.
@@ -80,6 +82,9 @@ func StartServer(opts Options) (*Server, error) {
 	cfg.DisableControllers = opts.DisableControllers
 	cfg.NodeName = "test-node"
 	cfg.UnsafeNoFsync = true
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
+	}
 	var w io.Writer = io.Discard
 	if opts.Verbose {
 		w = os.Stderr
