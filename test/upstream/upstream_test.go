@@ -24,9 +24,8 @@ const dataDir = "../../testdata/upstream"
 
 // Reasons shared by several known differences.
 const (
-	priority    = "Priority admission is not implemented: spec.priority and preemptionPolicy from the PriorityClass"
-	limitRanger = "LimitRanger admission is not implemented: the namespace's LimitRange defaults, its annotation, and the QoS class they give"
-	noCRs       = "custom resources are not served yet"
+	priority = "Priority admission is not implemented: spec.priority and preemptionPolicy from the PriorityClass"
+	noCRs    = "custom resources are not served yet"
 )
 
 // knownDifferences lists what skiff does not do like upstream yet. Each entry excuses the
@@ -35,12 +34,8 @@ const (
 var knownDifferences = []knownDifference{
 	{"defaulted/20-pod-*", "spec.priority", priority},
 	{"defaulted/20-pod-*", "spec.preemptionPolicy", priority},
-	{"defaulted/20-pod-limited", `metadata.annotations["kubernetes.io/limit-ranger"]`, limitRanger},
-	{"defaulted/20-pod-limited", "spec.containers[0].resources", limitRanger},
-	{"defaulted/20-pod-limited", "status.qosClass", limitRanger},
 	{"defaulted/20-node", "spec.taints[1]", "TaintNodesByCondition admission (not-ready:NoSchedule) waits for a node lifecycle controller to take the taint off"},
 	{"defaulted/20-persistentvolume*", "metadata.finalizers", "StorageObjectInUseProtection admission waits for the pv/pvc-protection controllers to take the finalizers off"},
-	{"defaulted/60-certificatesigningrequest", `spec.extra["authentication.kubernetes.io/credential-id"]`, "client-certificate authentication gives no credential-id extra (X509SHA256=...)"},
 	{"defaulted/80-customresourcedefinition", "status", "no CRD naming and establishing controllers: no conditions or acceptedNames"},
 	{"tables/customresourcedefinitions", "rows[0].cells[7]", "no CRD establishing controller: Established is false"},
 	{"defaulted/81-widget", "", noCRs},

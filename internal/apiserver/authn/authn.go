@@ -14,7 +14,9 @@ package authn
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -26,6 +28,10 @@ import (
 
 	"github.com/skiff-project/skiff/internal/apiserver"
 )
+
+// CredentialIDKey is the user extra that identifies the credential used, as upstream's
+// (X509SHA256=<hex digest> for client certificates).
+const CredentialIDKey = "authentication.kubernetes.io/credential-id"
 
 // AllAuthenticated is the group of every authenticated user.
 const AllAuthenticated = "system:authenticated"
@@ -92,7 +98,9 @@ func (c *Chain) verifyCertificate(chain []*x509.Certificate) (apiserver.User, er
 	if leaf.Subject.CommonName == "" {
 		return apiserver.User{}, errors.New("client certificate has no common name")
 	}
-	return withAuthenticated(apiserver.User{Name: leaf.Subject.CommonName, Groups: slices.Clone(leaf.Subject.Organization)}), nil
+	sum := sha256.Sum256(leaf.Raw)
+	return withAuthenticated(apiserver.User{Name: leaf.Subject.CommonName, Groups: slices.Clone(leaf.Subject.Organization),
+		Extra: map[string][]string{CredentialIDKey: {"X509SHA256=" + hex.EncodeToString(sum[:])}}}), nil
 }
 
 func withAuthenticated(u apiserver.User) apiserver.User {
