@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 
+	"github.com/skiff-project/skiff/internal/controller/certificates"
 	"github.com/skiff-project/skiff/internal/controller/deployment"
 	"github.com/skiff-project/skiff/internal/controller/endpoints"
 	"github.com/skiff-project/skiff/internal/controller/endpointslice"
@@ -95,5 +96,23 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { rq.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"csrapproving", func(c *Context) (func(context.Context), error) {
+		a, err := certificates.NewApprover(c.Client("certificate-controller"), c.Informers, c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { a.Run(ctx, 2) }, nil
+	}},
+	{"csrsigning", func(c *Context) (func(context.Context), error) {
+		if c.Options.Signer == nil {
+			c.Log.Info("certificate signer off: no CA key")
+			return func(context.Context) {}, nil
+		}
+		s, err := certificates.NewSigner(c.Client("certificate-controller"), c.Options.Signer, c.Informers, c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { s.Run(ctx, 2) }, nil
 	}},
 }

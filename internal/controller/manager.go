@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/skiff-project/skiff/internal/pki"
 	"github.com/skiff-project/skiff/internal/version"
 )
 
@@ -51,6 +52,14 @@ type Options struct {
 	// RootCA is the CA bundle the root CA publisher puts in every namespace's kube-root-ca.crt
 	// ConfigMap (default: the CA of the configuration Run is given).
 	RootCA []byte
+	// Credentials, if set, returns the configuration a controller's clients use, given the
+	// controller's service account name (upstream's --use-service-account-credentials): each
+	// controller then acts with its own system:controller:<name> permissions. Without it every
+	// controller uses the manager's configuration.
+	Credentials func(serviceAccount string) (*rest.Config, error)
+	// Signer, if set, is the CA the CertificateSigningRequest signer issues certificates with;
+	// without it the signer does not run.
+	Signer *pki.CA
 	// Resync is the shared informers' resync period (default 0: none).
 	Resync time.Duration
 	Log    *slog.Logger
@@ -126,6 +135,17 @@ func (c *Context) Recorder(component string) record.EventRecorder {
 
 func (c *Context) clientConfig(name string) *rest.Config {
 	cfg := rest.CopyConfig(c.config)
+	if c.Options.Credentials != nil {
+		own, err := c.Options.Credentials(name)
+		if err != nil {
+			// Fail closed: a controller without its credentials gets none rather than the
+			// manager's.
+			c.Log.Error("controller credentials", "controller", name, "err", err)
+			cfg.TLSClientConfig.CertData, cfg.TLSClientConfig.KeyData, cfg.BearerToken = nil, nil, ""
+		} else {
+			cfg.TLSClientConfig, cfg.BearerToken = own.TLSClientConfig, own.BearerToken
+		}
+	}
 	cfg.UserAgent = fmt.Sprintf("kube-controller-manager/%s (skiff %s) %s", "v"+version.KubeMajor+"."+version.KubeMinor+"."+version.KubePatch, version.Skiff, name)
 	return cfg
 }

@@ -348,7 +348,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	// Components stop first on shutdown, while the API is still there for them to let go of
 	// their leases.
 	componentsCtx, stopComponents := context.WithCancel(ctx)
-	waitComponents, err := startComponents(componentsCtx, cfg, loopback, api.Registerer(), log)
+	waitComponents, err := startComponents(componentsCtx, cfg, identities{ca: ca, loopback: loopback}, token.String(), api.Registerer(), log)
 	if err != nil {
 		stopComponents()
 		return nil, err

@@ -31,24 +31,48 @@ const (
 	AggregateToView  = "rbac.authorization.k8s.io/aggregate-to-view"
 )
 
-// NodeJoinBinding names skiff's temporary ClusterRole and ClusterRoleBinding that let the join
-// token (group system:bootstrappers) act as a node; see NodeJoinRole.
-const NodeJoinBinding = "skiff:node-join"
+// SimulatedNodeRole names skiff's ClusterRole, bound to system:bootstrappers, under which
+// `skiff simulate` runs its simulated nodes with the join token: the rules of system:node and
+// system:node-proxier, without the reads of Secrets, ConfigMaps, volumes and service account
+// tokens that only a node running real containers needs. A simulator acts for thousands of nodes
+// through one shared client, so it cannot carry one node's identity; the join token already lets
+// its holder obtain any node's credentials (see the node-client bindings), so this grants no more
+// than joining does. Real agents use their own node credentials, which the node authorizer and
+// NodeRestriction narrow to their own node.
+const SimulatedNodeRole = "skiff:simulated-node"
 
-// NodeJoinRole is TEMPORARY. Until nodes get credentials of their own (CertificateSigningRequests
-// approved for bootstrap tokens, issue 4), `skiff agent` and `skiff simulate --token-file`
-// authenticate with the join token, whose group is system:bootstrappers, and need what a node
-// and its service proxy need: the rules of system:node and system:node-proxier. The node
-// authorizer and NodeRestriction do not narrow them, since the token names no node. Remove this
-// role and its binding when node credentials land.
-func NodeJoinRole() rbacv1.ClusterRole {
+// NodeProxierRole names skiff's ClusterRole, bound to system:nodes, with what an agent's service
+// proxy and DNS read beyond a node's own rights: Services, Endpoints and EndpointSlices. It is
+// system:node-proxier without its reads of every Node, which the node authorizer keeps from
+// nodes.
+const NodeProxierRole = "skiff:node-proxier"
+
+// SimulatedNodeRules are the rules of SimulatedNodeRole.
+func SimulatedNodeRules() []rbacv1.PolicyRule {
+	secret := map[string]bool{"secrets": true, "configmaps": true, "persistentvolumeclaims": true, "persistentvolumes": true, "serviceaccounts/token": true}
 	var rules []rbacv1.PolicyRule
 	for _, r := range ClusterRoles() {
-		if r.Name == "system:node" || r.Name == "system:node-proxier" {
-			rules = append(rules, r.Rules...)
+		if r.Name != "system:node" && r.Name != "system:node-proxier" {
+			continue
+		}
+		for _, rule := range r.Rules {
+			var keep []string
+			for _, res := range rule.Resources {
+				if !secret[res] {
+					keep = append(keep, res)
+				}
+			}
+			if len(rule.Resources) > 0 && len(keep) == 0 {
+				continue
+			}
+			rule = *rule.DeepCopy()
+			if len(rule.Resources) > 0 {
+				rule.Resources = keep
+			}
+			rules = append(rules, rule)
 		}
 	}
-	return clusterRole(NodeJoinBinding, nil, rules...)
+	return rules
 }
 
 // NodeRules are the rules of system:node: what a kubelet needs. The node authorizer narrows
@@ -204,7 +228,10 @@ func ClusterRoles() []rbacv1.ClusterRole {
 
 // AllClusterRoles returns ClusterRoles and skiff's own.
 func AllClusterRoles() []rbacv1.ClusterRole {
-	return append(ClusterRoles(), NodeJoinRole())
+	return append(ClusterRoles(), clusterRole(SimulatedNodeRole, nil, SimulatedNodeRules()...),
+		clusterRole(NodeProxierRole, nil,
+			newRule("list", "watch").groups(legacyGroup).resources("services", "endpoints").rule(),
+			newRule("list", "watch").groups(discoveryGroup).resources("endpointslices").rule()))
 }
 
 func signerApprover(name, signer string) rbacv1.ClusterRole {
@@ -273,7 +300,15 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 		clusterBinding("system:node", "system:node"),
 		clusterBinding("system:service-account-issuer-discovery", "system:service-account-issuer-discovery", groups(ServiceAccountsGroup)...),
 	}
-	// TEMPORARY: see NodeJoinRole.
-	bindings = append(bindings, clusterBinding(NodeJoinBinding, NodeJoinBinding, groups(BootstrappersGroup)...))
+	// Joining nodes (skiff's equivalents of kubeadm's bootstrap bindings): the join token may
+	// request node client certificates, which the approver signs off; nodes may renew theirs;
+	// a node's agent runs the service proxy; simulators run under SimulatedNodeRole.
+	bindings = append(bindings,
+		clusterBinding("skiff:kubelet-bootstrap", "system:node-bootstrapper", groups(BootstrappersGroup)...),
+		clusterBinding("skiff:node-autoapprove-bootstrap", "system:certificates.k8s.io:certificatesigningrequests:nodeclient", groups(BootstrappersGroup)...),
+		clusterBinding("skiff:node-autoapprove-certificate-rotation", "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", groups(NodesGroup)...),
+		clusterBinding(NodeProxierRole, NodeProxierRole, groups(NodesGroup)...),
+		clusterBinding(SimulatedNodeRole, SimulatedNodeRole, groups(BootstrappersGroup)...),
+	)
 	return append(bindings, controllerRoleBindings()...)
 }

@@ -50,7 +50,7 @@ func TestPolicyConsistent(t *testing.T) {
 	for _, name := range []string{"cluster-admin", "admin", "edit", "view", "system:discovery", "system:basic-user", "system:public-info-viewer",
 		"system:node", "system:node-proxier", "system:kube-scheduler", "system:kube-controller-manager", "system:volume-scheduler",
 		"system:monitoring", "system:certificates.k8s.io:kube-apiserver-client-kubelet-approver", "system:controller:deployment-controller",
-		"system:controller:clusterrole-aggregation-controller", NodeJoinBinding} {
+		"system:controller:clusterrole-aggregation-controller", SimulatedNodeRole} {
 		if !roles[name] {
 			t.Errorf("missing clusterrole %s", name)
 		}
@@ -100,7 +100,10 @@ func TestDefaultGrants(t *testing.T) {
 		{"no pods", resource(authenticated, "list", "", "pods", "", "default"), false},
 		{"join token registers nodes", resource(joiner, "create", "", "nodes", "", ""), true},
 		{"join token watches endpointslices", resource(joiner, "watch", "discovery.k8s.io", "endpointslices", "", ""), true},
-		{"join token reads secrets (temporary)", resource(joiner, "get", "", "secrets", "", "default"), true},
+		{"join token reads no secrets", resource(joiner, "get", "", "secrets", "", "default"), false},
+		{"join token reads no configmaps", resource(joiner, "list", "", "configmaps", "", ""), false},
+		{"join token requests node certificates", resource(joiner, "create", "certificates.k8s.io", "certificatesigningrequests", "nodeclient", ""), true},
+		{"join token posts pod status", resource(joiner, "patch", "", "pods", "status", "default"), true},
 		{"join token deletes no deployments", resource(joiner, "delete", "apps", "deployments", "", "default"), false},
 		{"scheduler binds pods", resource(scheduler, "create", "", "pods", "binding", "default"), true},
 		{"scheduler reads pvcs", resource(scheduler, "list", "", "persistentvolumeclaims", "", ""), true},

@@ -3,6 +3,7 @@ package bootstrappolicy
 import (
 	"context"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -22,10 +23,15 @@ type Result struct {
 	Created, Updated, Protected int
 }
 
+// retiredClusterPolicy names ClusterRoles and ClusterRoleBindings that earlier versions of skiff
+// created and that Reconcile deletes: skiff:node-join gave the join token every node's rights,
+// Secrets included, before nodes had credentials of their own.
+var retiredClusterPolicy = []string{"skiff:node-join"}
+
 // Reconcile writes the default policy through reg, as upstream's RBAC post-start hook does:
 // missing objects are created; existing ones gain missing rules, aggregation selectors,
 // subjects, labels and annotations, unless annotated rbac.authorization.kubernetes.io/autoupdate
-// "false"; nothing is ever removed. ctx must carry a privileged user.
+// "false"; nothing is removed but the retired objects of earlier versions. ctx must carry a privileged user.
 func Reconcile(ctx context.Context, reg *registry.Registry) (Result, error) {
 	var res Result
 	count := func(op reconciliation.ReconcileOperation, protected bool) {
@@ -65,6 +71,14 @@ func Reconcile(ctx context.Context, reg *registry.Registry) (Result, error) {
 			return res, fmt.Errorf("clusterrolebinding %s: %w", b.Name, err)
 		}
 		count(out.Operation, out.Protected)
+	}
+	// Objects earlier versions of skiff created and no longer grant.
+	for _, name := range retiredClusterPolicy {
+		for _, resource := range []string{"clusterrolebindings", "clusterroles"} {
+			if _, _, err := st(resource).Delete(ctx, "", name, nil, false); err != nil && !apierrors.IsNotFound(err) {
+				return res, fmt.Errorf("retire %s %s: %w", resource, name, err)
+			}
+		}
 	}
 	nsRoles := &ownerStore{ctx: ctx, st: st("roles")}
 	for _, r := range NamespaceRoles() {
