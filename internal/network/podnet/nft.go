@@ -39,20 +39,3 @@ func applyTable(conn *nftables.Conn, spec tableSpec) error {
 	}
 	return nil
 }
-
-// deleteTable removes the table named name, if it exists.
-func deleteTable(conn *nftables.Conn, name string) error {
-	tables, err := conn.ListTablesOfFamily(nftables.TableFamilyINet)
-	if err != nil {
-		return fmt.Errorf("nftables: list tables: %w", err)
-	}
-	for _, t := range tables {
-		if t.Name == name {
-			conn.DelTable(t)
-			if err := conn.Flush(); err != nil {
-				return fmt.Errorf("nftables: delete table inet %s: %w", name, err)
-			}
-		}
-	}
-	return nil
-}
