@@ -23,8 +23,8 @@ import (
 // mode on and whose other end is eth0 in the pod's namespace, sets the MTU on both ends,
 // puts the addresses on eth0 with the podCIDRs' prefix lengths, brings lo and eth0 up, and
 // adds the default routes via the gateways. If it fails, it releases the addresses it
-// allocated and deletes the veth pair it made.
-func (n *Network) Setup(ctx context.Context, podUID string, netnsPath string) (ips []string, err error) {
+// allocated and deletes the veth pair if it made it.
+func (n *Network) Setup(ctx context.Context, podUID string, netnsPath string) ([]string, error) {
 	if podUID == "" {
 		return nil, errors.New("pod network: setup: empty pod UID")
 	}
@@ -42,19 +42,17 @@ func (n *Network) Setup(ctx context.Context, podUID string, netnsPath string) (i
 		return nil, fmt.Errorf("pod network: pod %s: %w", podUID, err)
 	}
 	hostName := hostVethName(n.cfg.node, podUID)
-	defer func() {
-		if err == nil {
-			return
-		}
-		if l, lerr := n.host.LinkByName(hostName); lerr == nil {
-			_ = n.host.LinkDel(l)
+	created, err := n.wire(ctx, ns, hostName, addrs)
+	if err != nil {
+		if created {
+			if l, lerr := n.host.LinkByName(hostName); lerr == nil {
+				_ = n.host.LinkDel(l)
+			}
 		}
 		n.releaseFresh(podUID, fresh)
-	}()
-	if err := n.wire(ctx, ns, hostName, addrs); err != nil {
 		return nil, fmt.Errorf("pod network: pod %s: %w", podUID, err)
 	}
-	ips = make([]string, len(addrs))
+	ips := make([]string, len(addrs))
 	for i, a := range addrs {
 		ips[i] = a.Addr().String()
 	}
@@ -92,52 +90,53 @@ func (n *Network) releaseFresh(podUID string, fresh []netip.Addr) {
 	}
 }
 
-// wire makes the veth pair and configures both ends.
-func (n *Network) wire(ctx context.Context, ns netns.NsHandle, hostName string, addrs []netip.Prefix) error {
+// wire makes the veth pair and configures both ends; created reports whether it made the
+// pair (rather than finding it from an earlier call).
+func (n *Network) wire(ctx context.Context, ns netns.NsHandle, hostName string, addrs []netip.Prefix) (created bool, err error) {
 	bridge, err := n.host.LinkByName(n.cfg.bridge)
 	if err != nil {
-		return fmt.Errorf("bridge %s (has EnsureNode run?): %w", n.cfg.bridge, err)
+		return false, fmt.Errorf("bridge %s (has EnsureNode run?): %w", n.cfg.bridge, err)
 	}
 	pod, err := netlink.NewHandleAt(ns)
 	if err != nil {
-		return fmt.Errorf("netlink in the pod's namespace: %w", err)
+		return false, fmt.Errorf("netlink in the pod's namespace: %w", err)
 	}
 	defer pod.Close()
-	host, peer, err := n.ensureVeth(pod, ns, hostName)
+	host, peer, created, err := n.ensureVeth(pod, ns, hostName)
 	if err != nil {
-		return err
+		return created, err
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return created, err
 	}
 	if err := n.configureHostEnd(host, bridge); err != nil {
-		return fmt.Errorf("veth %s: %w", hostName, err)
+		return created, fmt.Errorf("veth %s: %w", hostName, err)
 	}
 	if err := n.configurePodEnd(pod, peer, addrs); err != nil {
-		return fmt.Errorf("%s in the pod: %w", podIface, err)
+		return created, fmt.Errorf("%s in the pod: %w", podIface, err)
 	}
-	return nil
+	return created, nil
 }
 
 // ensureVeth returns the veth pair of hostName and eth0 in the pod's namespace, making it
-// unless it exists already. Whatever stands in the way (a host end whose peer is not the
+// (created) unless it exists already. Whatever stands in the way (a host end whose peer is not the
 // pod's eth0, an eth0 whose peer is not the host end) is deleted first.
-func (n *Network) ensureVeth(pod *netlink.Handle, ns netns.NsHandle, hostName string) (host, peer netlink.Link, err error) {
+func (n *Network) ensureVeth(pod *netlink.Handle, ns netns.NsHandle, hostName string) (host, peer netlink.Link, created bool, err error) {
 	host, herr := n.host.LinkByName(hostName)
 	peer, perr := pod.LinkByName(podIface)
 	if herr == nil && perr == nil && vethPeers(host, peer) {
-		return host, peer, nil
+		return host, peer, false, nil
 	}
 	if herr == nil {
 		if err := n.host.LinkDel(host); err != nil && !isNotFound(err) {
-			return nil, nil, fmt.Errorf("delete stale veth %s: %w", hostName, err)
+			return nil, nil, false, fmt.Errorf("delete stale veth %s: %w", hostName, err)
 		}
 	} else if !isNotFound(herr) {
-		return nil, nil, fmt.Errorf("veth %s: %w", hostName, herr)
+		return nil, nil, false, fmt.Errorf("veth %s: %w", hostName, herr)
 	}
 	if peer, err := pod.LinkByName(podIface); err == nil {
 		if err := pod.LinkDel(peer); err != nil && !isNotFound(err) {
-			return nil, nil, fmt.Errorf("delete stale %s in the pod: %w", podIface, err)
+			return nil, nil, false, fmt.Errorf("delete stale %s in the pod: %w", podIface, err)
 		}
 	}
 	attrs := netlink.NewLinkAttrs()
@@ -147,15 +146,15 @@ func (n *Network) ensureVeth(pod *netlink.Handle, ns netns.NsHandle, hostName st
 		PeerMTU: uint32(n.mtu), PeerTxQLen: -1,
 	}
 	if err := n.host.LinkAdd(veth); err != nil {
-		return nil, nil, fmt.Errorf("create veth %s with peer %s in the pod: %w", hostName, podIface, err)
+		return nil, nil, false, fmt.Errorf("create veth %s with peer %s in the pod: %w", hostName, podIface, err)
 	}
 	if host, err = n.host.LinkByName(hostName); err != nil {
-		return nil, nil, fmt.Errorf("veth %s: %w", hostName, err)
+		return nil, nil, true, fmt.Errorf("veth %s: %w", hostName, err)
 	}
 	if peer, err = pod.LinkByName(podIface); err != nil {
-		return nil, nil, fmt.Errorf("%s in the pod: %w", podIface, err)
+		return nil, nil, true, fmt.Errorf("%s in the pod: %w", podIface, err)
 	}
-	return host, peer, nil
+	return host, peer, true, nil
 }
 
 // vethPeers reports whether host and peer are the two ends of one veth pair. Each end's

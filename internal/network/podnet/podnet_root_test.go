@@ -583,3 +583,47 @@ func BenchmarkSetup(b *testing.B) {
 	}
 	b.ReportMetric(float64(teardown)/float64(b.N), "teardown-ns/op")
 }
+
+func TestSetupRepairs(t *testing.T) {
+	requireRoot(t)
+	ctx := context.Background()
+	n, _ := newTestNetwork(t, standardConfig("10.42.13.0/24"))
+	ensureNode(t, n)
+	nsA, ips := setupPod(t, n, "pod-a")
+	h := nsHandle(t, nsA)
+
+	// Something inside the pod breaks its network: eth0 down, a stray address, no route.
+	eth0, _ := h.LinkByName("eth0")
+	mustNoErr(t, h.LinkSetDown(eth0))
+	mustNoErr(t, h.AddrAdd(eth0, mustAddr("10.99.0.5/24")))
+	if err := dialEcho(nsA, gatewayEcho(t, "10.42.13.1")); err == nil {
+		t.Fatal("the pod reaches the gateway with eth0 down")
+	}
+	again, err := n.Setup(ctx, "pod-a", nsA)
+	if err != nil || !slices.Equal(again, ips) {
+		t.Fatalf("Setup to repair = %v, %v; want %v", again, err, ips)
+	}
+	eth0, _ = h.LinkByName("eth0")
+	if addrs, _ := h.AddrList(eth0, netlink.FAMILY_V4); len(addrs) != 1 || addrs[0].IP.String() != ips[0] {
+		t.Fatalf("after repair eth0 has %v, want %s alone", addrs, ips[0])
+	}
+	if err := dialEcho(nsA, gatewayEcho(t, "10.42.13.1")); err != nil {
+		t.Fatalf("after repair: %v", err)
+	}
+
+	// An eth0 that is not the peer of the pod's host end (here, one end of a pair that lives
+	// wholly in the pod) is replaced.
+	mustNoErr(t, h.LinkDel(eth0)) // deletes the host end with it
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = "eth0"
+	mustNoErr(t, h.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: "other0", PeerTxQLen: -1}))
+	if _, err := n.Setup(ctx, "pod-a", nsA); err != nil {
+		t.Fatalf("Setup over a foreign eth0: %v", err)
+	}
+	if err := dialEcho(nsA, gatewayEcho(t, "10.42.13.1")); err != nil {
+		t.Fatalf("after replacing a foreign eth0: %v", err)
+	}
+	if _, err := h.LinkByName("other0"); err == nil {
+		t.Fatal("the foreign pair's other end is still there")
+	}
+}

@@ -157,7 +157,7 @@ func ensureBrNetfilter(procSys string) (loaded bool, err error) {
 		return false, err
 	}
 	if err := loadModule(dir, "br_netfilter"); err != nil {
-		return false, err
+		return false, fmt.Errorf("%w (net.bridge.bridge-nf-call-iptables is missing; load br_netfilter with modprobe)", err)
 	}
 	return true, nil
 }
