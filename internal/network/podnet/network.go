@@ -33,9 +33,10 @@ type Network struct {
 	node sync.Mutex // serialises EnsureNode
 }
 
-// New checks cfg and returns the node's network. It opens the IPAM records in cfg.StateDir,
-// keeping those already there, and changes nothing on the host, so it is safe to call after a
-// restart: EnsureNode then adopts the bridge, addresses and table that already exist. With
+// New checks cfg and returns the node's network. It opens the IPAM records in cfg.StateDir
+// (creating the directory if missing), keeping those already there, and changes nothing in
+// the kernel, so it is safe to call after a restart: EnsureNode then adopts the bridge,
+// addresses and table that already exist. With
 // cfg.MTU 0 it reads the MTU of the interface that holds the default route.
 func New(cfg Config) (*Network, error) {
 	p, err := parseConfig(cfg)
