@@ -1,0 +1,442 @@
+package podnet
+
+// Helpers for the tests that need root. When run as root, the test binary re-executes itself
+// in a new network namespace and a new mount namespace (TestMain), which stands for the node:
+// the sysctls, bridges, nftables tables and routes the tests make never touch the machine's
+// own namespace, and the namespaces the tests pin by bind mounts are private to the test
+// process. Each test still cleans up everything it creates, as it would have to in a shared
+// namespace.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// isolatedEnv is set in the re-executed test binary.
+const isolatedEnv = "SKIFF_PODNET_TEST_ISOLATED"
+
+// noIsolation says why the root tests cannot run in a namespace of their own, if they cannot.
+var noIsolation string
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() == 0 && os.Getenv(isolatedEnv) == "" {
+		code, err := runIsolated()
+		if err == nil {
+			os.Exit(code)
+		}
+		// Root without the right to make namespaces (a restricted container): run the unit
+		// tests here and skip the others rather than touch this namespace.
+		noIsolation = err.Error()
+	}
+	if os.Getenv(isolatedEnv) != "" {
+		if err := prepareIsolated(); err != nil {
+			fmt.Fprintln(os.Stderr, "podnet tests:", err)
+			os.Exit(1)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// runIsolated runs this test binary again, with the same arguments, in new network and mount
+// namespaces, and returns its exit code; err is set only if it could not be started.
+func runIsolated() (int, error) {
+	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), isolatedEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("cannot run in new network and mount namespaces: %w", err)
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if code := exit.ExitCode(); code > 0 {
+			return code, nil
+		}
+		return 1, nil // killed by a signal
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "podnet tests:", err)
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// prepareIsolated makes the new mount namespace's mounts private and brings lo up.
+func prepareIsolated() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetUp(lo)
+}
+
+func requireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates bridges, veths, network namespaces and nftables tables")
+	}
+	if noIsolation != "" {
+		t.Skip(noIsolation)
+	}
+}
+
+// onLockedThread runs fn on a goroutine locked to its OS thread and waits for it. If fn
+// returns errThreadTainted (it could not put the thread back into its namespace), the thread
+// is left locked so that the runtime discards it.
+func onLockedThread(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		err := fn()
+		if !errors.Is(err, errThreadTainted) {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
+}
+
+var errThreadTainted = errors.New("could not restore the thread's network namespace")
+
+// newNetNS creates a network namespace pinned by a bind mount, as the runtime pins a pod's,
+// and removes the pin when the test ends. lo is left down, as in a fresh namespace.
+func newNetNS(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "netns")
+	if err := pinNewNetNS(path); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unpinNetNS(path) })
+	return path
+}
+
+// pinNewNetNS creates a network namespace and pins it at path.
+func pinNewNetNS(path string) error {
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		return err
+	}
+	return onLockedThread(func() error {
+		orig, err := netns.Get()
+		if err != nil {
+			return err
+		}
+		defer orig.Close()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("unshare: %w", err)
+		}
+		src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
+		mountErr := unix.Mount(src, path, "", unix.MS_BIND, "")
+		if err := netns.Set(orig); err != nil {
+			return errThreadTainted
+		}
+		if mountErr != nil {
+			return fmt.Errorf("pin network namespace at %s: %w", path, mountErr)
+		}
+		return nil
+	})
+}
+
+// unpinNetNS removes a pin; the namespace goes when nothing else holds it.
+func unpinNetNS(path string) {
+	_ = unix.Unmount(path, unix.MNT_DETACH)
+	_ = os.Remove(path)
+}
+
+// inNetNS runs fn on a thread in the namespace pinned at path. Sockets fn creates stay in
+// that namespace and may be used from any goroutine afterwards.
+func inNetNS(path string, fn func() error) error {
+	return onLockedThread(func() error {
+		orig, err := netns.Get()
+		if err != nil {
+			return err
+		}
+		defer orig.Close()
+		target, err := netns.GetFromPath(path)
+		if err != nil {
+			return err
+		}
+		defer target.Close()
+		if err := netns.Set(target); err != nil {
+			return fmt.Errorf("enter %s: %w", path, err)
+		}
+		ferr := fn()
+		if err := netns.Set(orig); err != nil {
+			return errThreadTainted
+		}
+		return ferr
+	})
+}
+
+// nsHandle returns a netlink handle in the namespace pinned at path.
+func nsHandle(t testing.TB, path string) *netlink.Handle {
+	t.Helper()
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h
+}
+
+var nodeSeq atomic.Int64
+
+// uniqueNode returns a node name no other test in this process uses.
+func uniqueNode(t testing.TB) string {
+	name := strings.NewReplacer("/", "-", "_", "-").Replace(strings.ToLower(t.Name()))
+	return fmt.Sprintf("%s-%d", name, nodeSeq.Add(1))
+}
+
+// logBuffer collects log output for tests that check what was logged.
+type logBuffer struct {
+	t     testing.TB
+	lines atomic.Pointer[[]string]
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	for {
+		old := b.lines.Load()
+		var next []string
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, strings.TrimRight(string(p), "\n"))
+		if b.lines.CompareAndSwap(old, &next) {
+			break
+		}
+	}
+	b.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// take returns the lines logged since the last take and forgets them.
+func (b *logBuffer) take() []string {
+	if p := b.lines.Swap(nil); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// newTestNetwork returns a Network for a node named for the test, with its state in a
+// temporary directory unless cfg says otherwise, and removes the node's bridge, veths and
+// nftables table when the test ends, whether it passed or not.
+func newTestNetwork(t testing.TB, cfg Config) (*Network, *logBuffer) {
+	t.Helper()
+	if cfg.NodeName == "" {
+		cfg.NodeName = uniqueNode(t)
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = t.TempDir()
+	}
+	logs := &logBuffer{t: t}
+	var w io.Writer = logs
+	if _, isB := t.(*testing.B); isB {
+		w = io.Discard
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeNode(t, n) })
+	return n, logs
+}
+
+// removeNode deletes what EnsureNode and Setup made on the host for n: the veths on its
+// bridge, the bridge and the nftables table.
+func removeNode(t testing.TB, n *Network) {
+	if bridge, err := netlink.LinkByName(n.cfg.bridge); err == nil {
+		links, _ := netlink.LinkList()
+		for _, l := range links {
+			if l.Attrs().MasterIndex == bridge.Attrs().Index {
+				_ = netlink.LinkDel(l)
+			}
+		}
+		if err := netlink.LinkDel(bridge); err != nil {
+			t.Errorf("cleanup: delete bridge %s: %v", n.cfg.bridge, err)
+		}
+	}
+	conn, err := nftables.New()
+	if err == nil {
+		err = deleteTable(conn, n.cfg.table)
+	}
+	if err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
+}
+
+// deleteTable removes the inet table named name, if it exists.
+func deleteTable(conn *nftables.Conn, name string) error {
+	tables, err := conn.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return fmt.Errorf("nftables: list tables: %w", err)
+	}
+	for _, t := range tables {
+		if t.Name == name {
+			conn.DelTable(t)
+			if err := conn.Flush(); err != nil {
+				return fmt.Errorf("nftables: delete table inet %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// newWorld makes a namespace that stands for the world outside the node, joined to the test's
+// namespace by a veth pair (node end skt-up, 198.51.100.2/24; world end 198.51.100.1/24,
+// both with the given MTU) through which the node's default route goes. It returns the
+// world's pinned namespace.
+func newWorld(t testing.TB, mtu int) string {
+	t.Helper()
+	world := newNetNS(t)
+	ns, err := netns.GetFromPath(world)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name, attrs.MTU = "skt-up", mtu
+	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: "eth0", PeerNamespace: netlink.NsFd(int(ns)), PeerTxQLen: -1}
+	if err := netlink.LinkAdd(veth); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if l, err := netlink.LinkByName("skt-up"); err == nil {
+			_ = netlink.LinkDel(l)
+		}
+	})
+	up, err := netlink.LinkByName("skt-up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustNoErr(t, netlink.AddrAdd(up, mustAddr("198.51.100.2/24")))
+	mustNoErr(t, netlink.LinkSetUp(up))
+	mustNoErr(t, netlink.RouteAdd(&netlink.Route{LinkIndex: up.Attrs().Index, Gw: net.ParseIP("198.51.100.1")}))
+
+	h := nsHandle(t, world)
+	peer, err := h.LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustNoErr(t, h.AddrAdd(peer, mustAddr("198.51.100.1/24")))
+	mustNoErr(t, h.LinkSetUp(peer))
+	lo, _ := h.LinkByName("lo")
+	mustNoErr(t, h.LinkSetUp(lo))
+	return world
+}
+
+func mustAddr(s string) *netlink.Addr {
+	a, err := netlink.ParseAddr(s)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+func mustNoErr(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// echoServer listens on addr (an "ip:0" form) in the namespace pinned at nsPath ("" for the
+// test's own), answers each connection by echoing one line, and reports each peer's address.
+// It stops when the test ends.
+func echoServer(t testing.TB, nsPath, addr string) (listenAddr string, peers <-chan netip.Addr) {
+	t.Helper()
+	var ln net.Listener
+	listen := func() error {
+		var err error
+		ln, err = net.Listen("tcp", addr)
+		return err
+	}
+	var err error
+	if nsPath == "" {
+		err = listen()
+	} else {
+		err = inNetNS(nsPath, listen)
+	}
+	if err != nil {
+		t.Fatalf("listen on %s: %v", addr, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); ln.Close(); <-done })
+	out := make(chan netip.Addr, 16)
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+			select {
+			case out <- ap.Addr().Unmap():
+			case <-ctx.Done():
+			}
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 64)
+			n, _ := c.Read(buf)
+			_, _ = c.Write(buf[:n])
+			c.Close()
+		}
+	}()
+	return ln.Addr().String(), out
+}
+
+// dialEcho connects from the namespace pinned at nsPath to addr, sends a line and checks that
+// it comes back.
+func dialEcho(nsPath, addr string) error {
+	var c net.Conn
+	err := inNetNS(nsPath, func() error {
+		var err error
+		c, err = net.DialTimeout("tcp", addr, 5*time.Second)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", addr, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("ping\n")); err != nil {
+		return fmt.Errorf("write to %s: %w", addr, err)
+	}
+	buf := make([]byte, 16)
+	n, err := io.ReadFull(c, buf[:5])
+	if err != nil || string(buf[:n]) != "ping\n" {
+		return fmt.Errorf("read from %s: %q, %v", addr, buf[:n], err)
+	}
+	return nil
+}
