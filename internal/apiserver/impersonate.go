@@ -61,10 +61,10 @@ func (s *Server) impersonate(r *http.Request, requestor User) (*User, error) {
 			u.Groups = []string{"system:serviceaccounts", "system:serviceaccounts:" + ns}
 		}
 	} else {
-		ask("authentication.k8s.io", "users", "", "", name)
+		ask("", "users", "", "", name)
 	}
 	for _, g := range groups {
-		ask("authentication.k8s.io", "groups", "", "", g)
+		ask("", "groups", "", "", g)
 	}
 	keys := make([]string, 0, len(extra))
 	for k := range extra {

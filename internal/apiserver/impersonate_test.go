@@ -26,17 +26,17 @@ func TestImpersonate(t *testing.T) {
 	}{
 		{"none", nil, nil, nil, ""},
 		{"user", map[string][]string{"Impersonate-User": {"alice"}}, &User{Name: "alice", Groups: []string{"system:authenticated"}},
-			[]string{"impersonate authentication.k8s.io/users/ /alice"}, ""},
+			[]string{"impersonate /users/ /alice"}, ""},
 		{"user, groups, extra, uid", map[string][]string{"Impersonate-User": {"alice"}, "Impersonate-Group": {"dev", "ops"},
 			"Impersonate-Extra-Scopes": {"a", "b"}, "Impersonate-Uid": {"42"}},
 			&User{Name: "alice", UID: "42", Groups: []string{"dev", "ops", "system:authenticated"}, Extra: map[string][]string{"scopes": {"a", "b"}}},
-			[]string{"impersonate authentication.k8s.io/users/ /alice", "impersonate authentication.k8s.io/groups/ /dev", "impersonate authentication.k8s.io/groups/ /ops",
+			[]string{"impersonate /users/ /alice", "impersonate /groups/ /dev", "impersonate /groups/ /ops",
 				"impersonate authentication.k8s.io/userextras/scopes /a", "impersonate authentication.k8s.io/userextras/scopes /b", "impersonate authentication.k8s.io/uids/ /42"}, ""},
 		{"service account", map[string][]string{"Impersonate-User": {"system:serviceaccount:ns:builder"}},
 			&User{Name: "system:serviceaccount:ns:builder", Groups: []string{"system:serviceaccounts", "system:serviceaccounts:ns", "system:authenticated"}},
 			[]string{"impersonate /serviceaccounts/ ns/builder"}, ""},
 		{"refused group", map[string][]string{"Impersonate-User": {"alice"}, "Impersonate-Group": {"system:masters"}}, nil, nil,
-			`groups.authentication.k8s.io "system:masters" is forbidden: User "carol" cannot impersonate resource "groups" in API group "authentication.k8s.io" at the cluster scope`},
+			`groups "system:masters" is forbidden: User "carol" cannot impersonate resource "groups" in API group "" at the cluster scope`},
 		{"group without user", map[string][]string{"Impersonate-Group": {"dev"}}, nil, nil, "without impersonating a user"},
 	}
 	for _, tc := range tests {

@@ -6,7 +6,6 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -14,7 +13,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
-	schedulinglisters "k8s.io/client-go/listers/scheduling/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/skiff-project/skiff/internal/scheduler/framework"
@@ -28,14 +26,13 @@ import (
 func New(client kubernetes.Interface, factory informers.SharedInformerFactory, cfg Config) *Scheduler {
 	pods := factory.Core().V1().Pods()
 	nodes := factory.Core().V1().Nodes()
-	pcs := factory.Scheduling().V1().PriorityClasses()
 	pdbs := factory.Policy().V1().PodDisruptionBudgets()
 	nss := factory.Core().V1().Namespaces()
 	svcs := factory.Core().V1().Services()
 	rcs := factory.Core().V1().ReplicationControllers()
 	rss := factory.Apps().V1().ReplicaSets()
 	sss := factory.Apps().V1().StatefulSets()
-	informersToSync := []cache.SharedIndexInformer{pods.Informer(), nodes.Informer(), pcs.Informer(), pdbs.Informer(),
+	informersToSync := []cache.SharedIndexInformer{pods.Informer(), nodes.Informer(), pdbs.Informer(),
 		nss.Informer(), svcs.Informer(), rcs.Informer(), rss.Informer(), sss.Informer()}
 
 	pdbLister := pdbs.Lister()
@@ -60,7 +57,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, c
 	api := &apiEdge{client: client, schedulerName: cfg.SchedulerName, log: cfg.Logger}
 	s := newScheduler(cfg, api, api, pl)
 	api.recorder = newRecorder(client)
-	h := &handlers{s: s, priorities: pcs.Lister()}
+	h := &handlers{s: s}
 	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: h.addPod, UpdateFunc: h.updatePod, DeleteFunc: h.deletePod})
 	nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: h.addNode, UpdateFunc: h.updateNode, DeleteFunc: h.deleteNode})
 	s.start = func(ctx context.Context) error {
@@ -86,7 +83,6 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, c
 
 type handlers struct {
 	s          *Scheduler
-	priorities schedulinglisters.PriorityClassLister
 }
 
 func podOf(obj any) *v1.Pod {
@@ -122,40 +118,6 @@ func Responsible(pod *v1.Pod, name string) bool {
 		pod.Spec.SchedulerName == name && len(pod.Spec.SchedulingGates) == 0
 }
 
-// withPriority fills spec.priority (and preemptionPolicy) from the PriorityClass when the API
-// server has not, returning a copy; informer objects are never modified.
-func (h *handlers) withPriority(pod *v1.Pod) *v1.Pod {
-	if pod.Spec.Priority != nil {
-		return pod
-	}
-	var pc *schedulingv1.PriorityClass
-	if pod.Spec.PriorityClassName != "" {
-		c, err := h.priorities.Get(pod.Spec.PriorityClassName)
-		if err != nil {
-			return pod
-		}
-		pc = c
-	} else {
-		l, _ := h.priorities.List(labels.Everything())
-		for _, c := range l {
-			if c.GlobalDefault && (pc == nil || c.CreationTimestamp.Before(&pc.CreationTimestamp)) {
-				pc = c
-			}
-		}
-		if pc == nil {
-			return pod
-		}
-	}
-	p := pod.DeepCopy()
-	v := pc.Value
-	p.Spec.Priority = &v
-	if p.Spec.PreemptionPolicy == nil && pc.PreemptionPolicy != nil {
-		pp := *pc.PreemptionPolicy
-		p.Spec.PreemptionPolicy = &pp
-	}
-	return p
-}
-
 func (h *handlers) addPod(obj any) {
 	pod := podOf(obj)
 	if pod == nil {
@@ -164,14 +126,12 @@ func (h *handlers) addPod(obj any) {
 	s := h.s
 	if pod.Spec.NodeName != "" {
 		if !terminal(pod) {
-			pod = h.withPriority(pod)
 			s.cache.AddPod(pod)
 			s.queue.MoveAllToActiveOrBackoff(affectedByPodAdd)
 		}
 		return
 	}
 	if Responsible(pod, s.cfg.SchedulerName) {
-		pod = h.withPriority(pod)
 		pi := framework.NewPodInfo(pod)
 		if pod.Status.NominatedNodeName != "" {
 			s.nominator.Set(pi, pod.Status.NominatedNodeName)
@@ -202,7 +162,6 @@ func (h *handlers) updatePod(oldObj, newObj any) {
 			s.queue.MoveAllToActiveOrBackoff(nil)
 			return
 		}
-		pod = h.withPriority(pod)
 		s.cache.UpdatePod(old, pod)
 		if old != nil && old.Spec.NodeName == "" {
 			s.queue.MoveAllToActiveOrBackoff(affectedByPodAdd)
@@ -213,10 +172,6 @@ func (h *handlers) updatePod(oldObj, newObj any) {
 		s.queue.Delete(pod)
 		s.nominator.Delete(pod.UID)
 		return
-	}
-	pod = h.withPriority(pod)
-	if old != nil {
-		old = h.withPriority(old)
 	}
 	if pod.Status.NominatedNodeName != "" {
 		s.nominator.Set(framework.NewPodInfo(pod), pod.Status.NominatedNodeName)

@@ -16,6 +16,7 @@ import (
 	"github.com/skiff-project/skiff/internal/apiserver"
 	"github.com/skiff-project/skiff/internal/apiserver/admission/limitranger"
 	"github.com/skiff-project/skiff/internal/apiserver/admission/podsecurity"
+	"github.com/skiff-project/skiff/internal/apiserver/admission/priority"
 	"github.com/skiff-project/skiff/internal/apiserver/admission/resourcequota"
 	saadmission "github.com/skiff-project/skiff/internal/apiserver/admission/serviceaccount"
 	"github.com/skiff-project/skiff/internal/apiserver/authz/bootstrappolicy"
@@ -46,10 +47,10 @@ func newAuthorization(ctx context.Context, reg *registry.Registry) *authorizatio
 
 // admission returns the server's admission chain in upstream's order (NamespaceLifecycle is
 // each store's NamespaceCheck, and DefaultTolerationSeconds part of pod defaulting):
-// LimitRanger, ServiceAccount, NodeRestriction, PodSecurity, RBAC escalation prevention, and
+// LimitRanger, ServiceAccount, NodeRestriction, PodSecurity, Priority, RBAC escalation prevention, and
 // ResourceQuota last, so that only writes every other plugin accepted are charged.
-func (z *authorization) admission(limits *limitranger.Plugin, serviceAccounts *saadmission.Plugin, podSecurity *podsecurity.Plugin, quotas *resourcequota.Plugin) registry.Admission {
-	return admissionChain{limits, serviceAccounts, node.Restriction{}, podSecurity, &rbac.Escalation{Authorizer: z.chain, Rules: z.rbac}, quotas}
+func (z *authorization) admission(limits *limitranger.Plugin, serviceAccounts *saadmission.Plugin, podSecurity *podsecurity.Plugin, priorities *priority.Plugin, quotas *resourcequota.Plugin) registry.Admission {
+	return admissionChain{limits, serviceAccounts, node.Restriction{}, podSecurity, priorities, &rbac.Escalation{Authorizer: z.chain, Rules: z.rbac}, quotas}
 }
 
 // reconcilePolicy writes the default RBAC policy (bootstrappolicy.Reconcile).

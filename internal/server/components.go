@@ -52,6 +52,16 @@ func (id identities) serviceAccount(name string) (*rest.Config, error) {
 // simulated nodes (the join token). They run until ctx ends. It returns a function that waits for
 // them to stop.
 func startComponents(ctx context.Context, cfg Config, id identities, joinToken string, metrics prometheus.Registerer, log *slog.Logger) (func(), error) {
+	// Node IPAM and ClusterRole aggregation watch as the controller manager and write as their
+	// controllers' service accounts, as upstream's controller manager runs them.
+	readConfig, err := id.config(bootstrappolicy.KubeControllerManager)
+	if err != nil {
+		return nil, err
+	}
+	reads, err := kubernetes.NewForConfig(readConfig)
+	if err != nil {
+		return nil, err
+	}
 	ipamConfig, err := id.serviceAccount("node-controller")
 	if err != nil {
 		return nil, err
@@ -77,13 +87,13 @@ func startComponents(ctx context.Context, cfg Config, id identities, joinToken s
 		}()
 	}
 	goRun(func() {
-		if err := nodeipam.Run(ctx, client, cfg.ClusterCIDR, cfg.NodeCIDRMaskSize); err != nil && ctx.Err() == nil {
+		if err := nodeipam.Run(ctx, reads, client, cfg.ClusterCIDR, cfg.NodeCIDRMaskSize); err != nil && ctx.Err() == nil {
 			log.Error("node IPAM stopped", "err", err)
 		}
 	})
 	log.Info("node IPAM started", "cluster-cidr", cfg.ClusterCIDR, "node-cidr-mask-size", cfg.NodeCIDRMaskSize)
 	goRun(func() {
-		if err := clusterroleaggregation.Run(ctx, aggClient, log.With("component", "clusterrole-aggregation")); err != nil && ctx.Err() == nil {
+		if err := clusterroleaggregation.Run(ctx, reads, aggClient, log.With("component", "clusterrole-aggregation")); err != nil && ctx.Err() == nil {
 			log.Error("clusterrole aggregation stopped", "err", err)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,6 +29,7 @@ import (
 	"github.com/skiff-project/skiff/internal/allocator"
 	"github.com/skiff-project/skiff/internal/apiserver"
 	"github.com/skiff-project/skiff/internal/apiserver/admission/limitranger"
+	"github.com/skiff-project/skiff/internal/apiserver/admission/priority"
 	"github.com/skiff-project/skiff/internal/apiserver/admission/resourcequota"
 	saadmission "github.com/skiff-project/skiff/internal/apiserver/admission/serviceaccount"
 	"github.com/skiff-project/skiff/internal/apiserver/authn"
@@ -255,6 +257,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		&limitranger.Plugin{LimitRanges: reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "limitranges"})},
 		&saadmission.Plugin{Accounts: saObjects.ServiceAccount, DefaultWait: 5 * time.Second, AllowMissingDefault: cfg.DisableControllers},
 		podSecurity,
+		&priority.Plugin{Classes: reg.Store(schedulingv1.SchemeGroupVersion.WithResource("priorityclasses"))},
 		&resourcequota.Plugin{Quotas: reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "resourcequotas"})}))
 	(&reviews{authz: authz.chain, token: toks.user, audiences: []string{issuer}}).install(reg)
 

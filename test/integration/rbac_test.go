@@ -329,11 +329,11 @@ func TestImpersonation(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-	wantForbidden(t, err, fmt.Sprintf(`users.authentication.k8s.io "%s" is forbidden: User %q cannot impersonate resource "users" in API group "authentication.k8s.io" at the cluster scope`, alice, carol))
+	wantForbidden(t, err, fmt.Sprintf(`users "%s" is forbidden: User %q cannot impersonate resource "users" in API group "" at the cluster scope`, alice, carol))
 
 	name := "impersonator-" + carol
 	if _, err := client().RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Rules: []rbacv1.PolicyRule{{Verbs: []string{"impersonate"}, APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"users"}, ResourceNames: []string{alice}}}},
+		Rules: []rbacv1.PolicyRule{{Verbs: []string{"impersonate"}, APIGroups: []string{""}, Resources: []string{"users"}, ResourceNames: []string{alice}}}},
 		metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -66,9 +66,10 @@ func hasRule(rules []rbacv1.PolicyRule, r rbacv1.PolicyRule) bool {
 	return false
 }
 
-// Run aggregates ClusterRoles through client until ctx ends.
-func Run(ctx context.Context, client kubernetes.Interface, log *slog.Logger) error {
-	factory := informers.NewSharedInformerFactory(client, 0)
+// Run aggregates ClusterRoles until ctx ends, watching them through reads and writing through
+// client (upstream's controller role may not watch).
+func Run(ctx context.Context, reads, client kubernetes.Interface, log *slog.Logger) error {
+	factory := informers.NewSharedInformerFactory(reads, 0)
 	inf := factory.Rbac().V1().ClusterRoles()
 	lister := inf.Lister()
 	queue := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())

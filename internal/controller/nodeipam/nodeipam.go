@@ -149,13 +149,13 @@ func (a *Allocator) Release(node string) {
 }
 
 // Run allocates pod CIDRs to Nodes until ctx is done.
-func Run(ctx context.Context, client kubernetes.Interface, clusterCIDR string, maskSize int) error {
+func Run(ctx context.Context, reads, client kubernetes.Interface, clusterCIDR string, maskSize int) error {
 	alloc, err := NewAllocator(clusterCIDR, maskSize)
 	if err != nil {
 		return err
 	}
 	log := slog.Default().With("controller", "nodeipam")
-	factory := informers.NewSharedInformerFactory(client, 0)
+	factory := informers.NewSharedInformerFactory(reads, 0)
 	nodes := factory.Core().V1().Nodes()
 	queue := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
 	defer queue.ShutDown()

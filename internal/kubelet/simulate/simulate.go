@@ -92,7 +92,7 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := nodeipam.Run(ctx, client, opts.ClusterCIDR, opts.NodeCIDRMaskSize); err != nil {
+			if err := nodeipam.Run(ctx, client, client, opts.ClusterCIDR, opts.NodeCIDRMaskSize); err != nil {
 				opts.Log.Error("node IPAM stopped", "err", err)
 			}
 		}()
