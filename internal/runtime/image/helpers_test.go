@@ -120,7 +120,7 @@ func requireRoot(t testing.TB) {
 // fakeClock is a clock tests move by hand.
 type fakeClock struct{ t time.Time }
 
-func (c *fakeClock) now() time.Time           { return c.t }
+func (c *fakeClock) now() time.Time          { return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 func v1Config(tag string) v1.Config { return v1.Config{Env: []string{"TAG=" + tag}} }
