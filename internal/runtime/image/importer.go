@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,7 +23,8 @@ const (
 	annotationRefName        = "org.opencontainers.image.ref.name"
 )
 
-// Import installs the images of an image tarball: `docker save` output (manifest.json,
+// Import installs the images of an image tarball (possibly gzip- or zstd-compressed):
+// `docker save` output (manifest.json,
 // with tags from its RepoTags) or an OCI image layout (index.json, with tags from the
 // io.containerd.image.name or a full-reference org.opencontainers.image.ref.name
 // annotation; for a multi-platform index, the manifest for this node's platform). Every
@@ -68,19 +70,29 @@ func (s *Store) Import(ctx context.Context, r io.Reader) ([]Image, error) {
 	return out, nil
 }
 
-// spool returns r as a file that can be read at any offset: r itself when it is a regular
-// file, else a temporary copy.
+// spool returns the tarball r as a file that can be read at any offset: r itself when it
+// is an uncompressed regular file, else a temporary copy, decompressed if r is gzip or
+// zstd (`docker save | gzip`).
 func (s *Store) spool(r io.Reader) (*os.File, error) {
 	if f, ok := r.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			return f, nil
+			var magic [4]byte
+			n, _ := f.ReadAt(magic[:], 0)
+			if !isCompressed(magic[:n]) {
+				return f, nil
+			}
 		}
 	}
+	dec, err := decompress(bufio.NewReader(r))
+	if err != nil {
+		return nil, fmt.Errorf("read image tarball: %w", err)
+	}
+	defer dec.Close()
 	f, err := os.CreateTemp(s.sess.tmp(), "import-*.tar")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := io.Copy(f, r); err != nil {
+	if _, err := io.Copy(f, dec); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("read image tarball: %w", err)

@@ -331,18 +331,27 @@ func (s *Store) unpackLayer(ctx context.Context, l layerSource) (int64, error) {
 	return size, nil
 }
 
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+func isCompressed(magic []byte) bool {
+	return bytes.HasPrefix(magic, gzipMagic) || bytes.HasPrefix(magic, zstdMagic)
+}
+
 // decompress returns a reader of the uncompressed layer, recognising gzip and zstd by
 // their magic numbers and passing anything else through as an uncompressed tar.
 func decompress(br *bufio.Reader) (io.ReadCloser, error) {
 	magic, _ := br.Peek(4)
 	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+	case bytes.HasPrefix(magic, gzipMagic):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, err
 		}
 		return zr, nil
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+	case bytes.HasPrefix(magic, zstdMagic):
 		zr, err := zstd.NewReader(br)
 		if err != nil {
 			return nil, err

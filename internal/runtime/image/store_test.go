@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -265,6 +266,31 @@ func TestImportOCILayout(t *testing.T) {
 				t.Errorf("RepoDigests = %v", got[0].RepoDigests)
 			}
 		})
+	}
+}
+
+func TestImportCompressedTarball(t *testing.T) {
+	img := smallImage(t, "gz", 1)
+	p := filepath.Join(t.TempDir(), "image.tar")
+	if err := images.WriteTarball(p, "example.com/gz:v1", img); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(p)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(raw)
+	zw.Close()
+	gz := p + ".gz"
+	os.WriteFile(gz, buf.Bytes(), 0o644)
+	f, _ := os.Open(gz)
+	defer f.Close()
+	s := openStore(t, t.TempDir())
+	got, err := s.Import(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !slices.Equal(got[0].RepoTags, []string{"example.com/gz:v1"}) {
+		t.Errorf("Import = %+v", got)
 	}
 }
 
