@@ -58,6 +58,7 @@ func TestPullCredentials(t *testing.T) {
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("Pull: err = %v, want %v", err, tc.wantErr)
 				}
+				t.Logf("error: %v", err)
 				if !strings.Contains(err.Error(), ref) || !strings.Contains(err.Error(), "UNAUTHORIZED") {
 					t.Errorf("error %q should name the image and the registry's answer", err)
 				}
