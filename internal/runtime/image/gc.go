@@ -49,7 +49,7 @@ func (s *Store) GC(ctx context.Context, highPercent, lowPercent int) (freed int6
 			}
 			return candidates[i].ID < candidates[j].ID
 		})
-		next := maps(images)
+		next := copyImages(images)
 		for _, r := range candidates {
 			if freed >= target || ctx.Err() != nil {
 				break
