@@ -60,8 +60,15 @@ func (s *Store) Rootfs(ctx context.Context, img Image, dir string) (string, erro
 	if !ok {
 		return "", fmt.Errorf("rootfs %s: image %s: %w", dir, img.ID, ErrNotFound)
 	}
+	// Overlayfs refuses a directory twice among its lowers; a layer that recurs in an
+	// image adds nothing below its topmost occurrence, which hides everything it has.
 	var lowers []string
+	seen := map[string]bool{}
 	for i := len(r.Layers) - 1; i >= 0; i-- {
+		if seen[r.Layers[i].DiffID] {
+			continue
+		}
+		seen[r.Layers[i].DiffID] = true
 		short, err := s.shortLink(hexOf(r.Layers[i].DiffID), true)
 		if err != nil {
 			return "", fmt.Errorf("rootfs %s: %w", dir, err)

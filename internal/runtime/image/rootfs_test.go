@@ -142,6 +142,24 @@ func TestRootfsSixtyLayers(t *testing.T) {
 	}
 }
 
+func TestRootfsRepeatedLayer(t *testing.T) {
+	requireRoot(t)
+	a := mustLayer(t, images.File{Name: "f", Mode: 0o644, Data: []byte("a")})
+	b := mustLayer(t, images.File{Name: "f", Mode: 0o644, Data: []byte("b")}, images.File{Name: "onlyb", Mode: 0o644, Data: []byte("b")})
+	img, err := images.Image(v1.Config{}, a, b, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, t.TempDir())
+	got := importImage(t, s, "example.com/repeat:v1", img)
+	_, rootfs := mountRootfs(t, s, got)
+	for p, want := range map[string]string{"f": "a", "onlyb": "b"} {
+		if b, err := os.ReadFile(filepath.Join(rootfs, p)); err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", p, b, err, want)
+		}
+	}
+}
+
 func TestRootfsEmptyImage(t *testing.T) {
 	requireRoot(t)
 	img, err := images.Image(v1.Config{})

@@ -39,10 +39,15 @@ type stateJSON struct {
 	Images  []*record `json:"images"`
 }
 
+// size is the bytes of the image's layers, each counted once.
 func (r *record) size() int64 {
 	var n int64
+	seen := map[string]bool{}
 	for _, l := range r.Layers {
-		n += l.Size
+		if !seen[l.DiffID] {
+			seen[l.DiffID] = true
+			n += l.Size
+		}
 	}
 	return n
 }
