@@ -1,5 +1,6 @@
 // Command skiff is the single binary of skiff: `skiff server` runs a control plane,
-// `skiff version` prints versions. See DESIGN.md §1 for the command-line contract.
+// `skiff image` manages the node's image store, `skiff version` prints versions. See
+// DESIGN.md §1 for the command-line contract.
 package main
 
 import (
@@ -30,7 +31,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newServerCommand(), newVersionCommand(), newSecretsEncryptCommand(), newSimulateCommand())
+	root.AddCommand(newServerCommand(), newVersionCommand(), newSecretsEncryptCommand(), newSimulateCommand(), newImageCommand())
 	return root
 }
 
