@@ -362,7 +362,7 @@ func TestImpersonation(t *testing.T) {
 	cfg.Impersonate.Groups = []string{"system:masters"}
 	c2, _ := kubernetes.NewForConfig(cfg)
 	_, err = c2.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-	wantForbidden(t, err, `groups.authentication.k8s.io "system:masters" is forbidden`)
+	wantForbidden(t, err, `groups "system:masters" is forbidden`)
 }
 
 func TestClusterRoleAggregation(t *testing.T) {

@@ -24,16 +24,13 @@ const dataDir = "../../testdata/upstream"
 
 // Reasons shared by several known differences.
 const (
-	priority = "Priority admission is not implemented: spec.priority and preemptionPolicy from the PriorityClass"
-	noCRs    = "custom resources are not served yet"
+	noCRs = "custom resources are not served yet"
 )
 
 // knownDifferences lists what skiff does not do like upstream yet. Each entry excuses the
 // mismatches it matches; an entry that excuses nothing fails the test, so the list stays the
 // list of what is left.
 var knownDifferences = []knownDifference{
-	{"defaulted/20-pod-*", "spec.priority", priority},
-	{"defaulted/20-pod-*", "spec.preemptionPolicy", priority},
 	{"defaulted/20-node", "spec.taints[1]", "TaintNodesByCondition admission (not-ready:NoSchedule) waits for a node lifecycle controller to take the taint off"},
 	{"defaulted/20-persistentvolume*", "metadata.finalizers", "StorageObjectInUseProtection admission waits for the pv/pvc-protection controllers to take the finalizers off"},
 	{"defaulted/80-customresourcedefinition", "status", "no CRD naming and establishing controllers: no conditions or acceptedNames"},
@@ -43,8 +40,6 @@ var knownDifferences = []knownDifference{
 	{"tables/widgets", "", noCRs},
 	{"invalid/role-missing-verbs", "message", "validation adds \"verbs must contain at least one value\" to upstream's plain Required value"},
 	{"invalid/role-missing-verbs", "details.causes[0].message", "validation adds \"verbs must contain at least one value\" to upstream's plain Required value"},
-	{"patches/10-pod-tolerations-add", "spec.priority", priority},
-	{"patches/10-pod-tolerations-add", "spec.preemptionPolicy", priority},
 	{"explain/*", "enum", "the OpenAPI documents carry no enum values for k8s.io/api types (+enum is not visible at run time)"},
 	{"tables/ipaddresses", "rows[*].cells[2]", "printers drop the age cell that upstream's IPAddress rows carry beyond their two columns (kubectl never shows it)"},
 }

@@ -16,7 +16,6 @@ package deployment
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -400,14 +399,14 @@ func (s *step) setRevision(rev string) bool {
 	return true
 }
 
-// write stores what the step changed on the Deployment: the revision annotation (a metadata
-// patch: our status subresource keeps metadata, unlike upstream's, which lets annotations
-// through a status update) and the status.
+// write stores what the step changed on the Deployment: the revision annotation (an update of
+// the object: our status subresource keeps metadata, unlike upstream's, which lets annotations
+// through a status update; the controller's role may update but not patch Deployments) and
+// the status.
 func (s *step) write(ctx context.Context, annotation, status bool) error {
 	d := s.d
 	if annotation {
-		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{RevisionAnnotation: d.Annotations[RevisionAnnotation]}}})
-		out, err := s.c.client.AppsV1().Deployments(d.Namespace).Patch(ctx, d.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+		out, err := s.c.client.AppsV1().Deployments(d.Namespace).Update(ctx, d, metav1.UpdateOptions{})
 		if err != nil {
 			return err
 		}
