@@ -5,6 +5,7 @@ package main
 import (
 	"os"
 
+	_ "github.com/opencontainers/cgroups/devices" // the device cgroup controller, for v1 and v2
 	"github.com/opencontainers/runc/libcontainer"
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
 
