@@ -12,17 +12,34 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Client talks to one pod's shim.
 type Client struct {
 	socket string
+	dirFd  int // an O_PATH descriptor of a long socket path's directory, or -1
 	http   *http.Client
 }
 
-// NewClient returns a client of the shim listening at socket. It does not connect.
+// maxSocketPath is the longest path a unix socket address holds (sun_path, 108 bytes with its
+// terminating NUL).
+const maxSocketPath = 107
+
+// NewClient returns a client of the shim listening at socket. It does not connect. A socket
+// path too long for a socket address is reached through /proc/self/fd/<its directory>.
 func NewClient(socket string) *Client {
+	c := &Client{socket: socket, dirFd: -1}
+	if len(socket) > maxSocketPath {
+		if fd, err := unix.Open(filepath.Dir(socket), unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
+			c.dirFd = fd
+			socket = fmt.Sprintf("/proc/self/fd/%d/%s", fd, filepath.Base(socket))
+		}
+	}
+	c.socket = socket
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -31,11 +48,18 @@ func NewClient(socket string) *Client {
 		MaxIdleConnsPerHost: 2,
 		IdleConnTimeout:     30 * time.Second,
 	}
-	return &Client{socket: socket, http: &http.Client{Transport: tr}}
+	c.http = &http.Client{Transport: tr}
+	return c
 }
 
-// Close releases idle connections.
-func (c *Client) Close() { c.http.CloseIdleConnections() }
+// Close releases idle connections; the client must not be used afterwards.
+func (c *Client) Close() {
+	c.http.CloseIdleConnections()
+	if c.dirFd >= 0 {
+		unix.Close(c.dirFd)
+		c.dirFd = -1
+	}
+}
 
 // Error is an error answered by the shim.
 type Error struct {

@@ -358,6 +358,16 @@ func (r *Runtime) RemoveSandbox(ctx context.Context, uid types.UID) error {
 		p = &podState{meta: meta, dir: dir, client: shim.NewClient(filepath.Join(dir, shim.SocketName)),
 			release: map[string]func() error{}}
 	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		// Removed already (by another runtime on the same Dir, or an earlier call).
+		if p.cancel != nil {
+			p.cancel()
+		}
+		r.mu.Lock()
+		delete(r.pods, uid)
+		r.mu.Unlock()
+		return nil
+	}
 	var errs []error
 	if err := r.stopShim(ctx, p); err != nil {
 		errs = append(errs, err)
@@ -368,7 +378,7 @@ func (r *Runtime) RemoveSandbox(ctx context.Context, uid types.UID) error {
 	p.client.Close()
 	p.mu.Lock()
 	for id, rel := range p.release {
-		if err := rel(); err != nil {
+		if err := rel(); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("release rootfs of %s: %w", id, err))
 		}
 		delete(p.release, id)
