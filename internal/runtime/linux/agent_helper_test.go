@@ -25,7 +25,7 @@ const agentHelperEnv = "SKIFF_LINUX_TEST_AGENT"
 
 type helperConfig struct {
 	Dir, LogDir, CgroupParent, ShimPath, Rootfs string
-	PodUID                                     types.UID
+	PodUID                                      types.UID
 }
 
 const tickScript = "i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.1; done"
