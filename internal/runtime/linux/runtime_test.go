@@ -29,9 +29,24 @@ func TestExitCodeAndLog(t *testing.T) {
 		}
 	})
 	pod := newPod("hello", shC("c", "echo hello; exit 3"))
+	ctx := context.Background()
 	start := time.Now()
-	ids := runPod(t, r, pod)
-	t.Logf("create+start of sandbox and container: %v", time.Since(start))
+	if _, err := r.CreateSandbox(ctx, pod, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.RemoveSandbox(context.Background(), pod.UID) })
+	sandboxTime := time.Since(start)
+	start = time.Now()
+	id, err := r.CreateContainer(ctx, pod, &pod.Spec.Containers[0], false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createTime := time.Since(start)
+	if err := r.StartContainer(ctx, pod.UID, id); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sandbox (namespaces, cgroup, shim start): %v; container create: %v, start: %v", sandboxTime, createTime, time.Since(start)-createTime)
+	ids := []string{id}
 	c := waitState(t, r, pod.UID, ids[0], kubelet.ContainerExited, 10*time.Second)
 	if c.ExitCode != 3 || c.Reason != "Error" {
 		t.Errorf("exit %d %q, want 3 Error", c.ExitCode, c.Reason)
@@ -351,6 +366,13 @@ func TestRemoveSandboxLeavesNothing(t *testing.T) {
 	if shimPid <= 0 {
 		t.Fatal("no shim pid")
 	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", shimPid)); err == nil {
+		for _, line := range strings.Split(string(st), "\n") {
+			if strings.HasPrefix(line, "VmRSS:") {
+				t.Logf("shim with two running containers: %s", strings.Join(strings.Fields(line), " "))
+			}
+		}
+	}
 	cgroupPath := podCgroupPath(env.cfg.CgroupParent, pod)
 	dirs := cgroupDirs(cgroupPath)
 	if _, err := os.Stat(dirs["memory"]); err != nil {
@@ -379,5 +401,77 @@ func TestRemoveSandboxLeavesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(r.podDir(pod.UID)); err == nil {
 		t.Error("pod directory left")
+	}
+}
+
+// fakeNetwork records Setup and Teardown and gives out one IP.
+type fakeNetwork struct {
+	setups, teardowns []string
+}
+
+func (f *fakeNetwork) Setup(ctx context.Context, uid, netns string) ([]string, error) {
+	if _, err := os.Stat(netns); err != nil {
+		return nil, err
+	}
+	f.setups = append(f.setups, uid)
+	return []string{"10.42.0.9"}, nil
+}
+
+func (f *fakeNetwork) Teardown(ctx context.Context, uid, netns string) error {
+	f.teardowns = append(f.teardowns, uid)
+	return nil
+}
+
+func TestNetworkAndHostNetwork(t *testing.T) {
+	env := newTestEnv(t)
+	nw := &fakeNetwork{}
+	env.cfg.Network = nw
+	env.cfg.NodeIP = "192.0.2.10"
+	r := env.start(t)
+	ctx := context.Background()
+
+	pod := newPod("net", shC("c", "cat /etc/hosts; hostname"))
+	sb, err := r.CreateSandbox(ctx, pod, []string{"10.42.0.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sb.IPs) != 1 || sb.IPs[0] != "10.42.0.9" || len(nw.setups) != 1 {
+		t.Errorf("sandbox IPs %v, setups %v", sb.IPs, nw.setups)
+	}
+	if again, err := r.CreateSandbox(ctx, pod, nil); err != nil || len(again.IPs) != 1 || len(nw.setups) != 1 {
+		t.Errorf("second CreateSandbox: %v %v (setups %v)", again, err, nw.setups)
+	}
+	id, err := r.CreateContainer(ctx, pod, &pod.Spec.Containers[0], false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.StartContainer(ctx, pod.UID, id); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, r, pod.UID, id, kubelet.ContainerExited, 5*time.Second)
+	if l := logsOf(t, r, pod.UID, id); !strings.Contains(l, "10.42.0.9\tnet\n") || !strings.HasSuffix(l, "\nnet\n") {
+		t.Errorf("hosts and hostname: %q", l)
+	}
+	if err := r.RemoveSandbox(ctx, pod.UID); err != nil {
+		t.Fatal(err)
+	}
+	if len(nw.teardowns) != 1 {
+		t.Errorf("teardowns %v", nw.teardowns)
+	}
+
+	host := newPod("hostnet", shC("c", "hostname"))
+	host.Spec.HostNetwork = true
+	ids := runPod(t, r, host)
+	sb2, _ := r.CreateSandbox(ctx, host, nil)
+	if len(sb2.IPs) != 1 || sb2.IPs[0] != "192.0.2.10" {
+		t.Errorf("hostNetwork IPs %v", sb2.IPs)
+	}
+	waitState(t, r, host.UID, ids[0], kubelet.ContainerExited, 5*time.Second)
+	h, _ := os.Hostname()
+	if l := logsOf(t, r, host.UID, ids[0]); l != h+"\n" {
+		t.Errorf("hostNetwork hostname %q, want the node's %q", l, h)
+	}
+	if len(nw.setups) != 1 {
+		t.Errorf("hostNetwork pod had network setup: %v", nw.setups)
 	}
 }
