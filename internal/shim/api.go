@@ -82,7 +82,9 @@ type State struct {
 	// OOMKilled is set when the container's memory cgroup saw an OOM kill.
 	OOMKilled bool   `json:"oomKilled,omitempty"`
 	Reason    string `json:"reason,omitempty"`
-	LogPath   string `json:"logPath"`
+	// Message tells why a container failed to start.
+	Message string `json:"message,omitempty"`
+	LogPath string `json:"logPath"`
 }
 
 // StopRequest asks a container to stop: its stop signal (or Signal, if set) now, SIGKILL once

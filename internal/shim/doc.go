@@ -22,10 +22,12 @@
 //
 //	GET    /info                      Info
 //	GET    /containers                []State, in creation order
-//	POST   /containers                CreateRequest -> State (status "created": the first process
-//	                                  waits, in its namespaces and cgroup, to be started)
+//	POST   /containers                CreateRequest -> State (status "created": recorded only)
+//	POST   /containers/{id}/start     make the container (namespaces, cgroup, mounts) and run its
+//	                                  first process; a failure leaves it exited with 128,
+//	                                  reason StartError and the error as its message, as
+//	                                  containerd reports a task that could not start
 //	GET    /containers/{id}           State
-//	POST   /containers/{id}/start     start the first process
 //	POST   /containers/{id}/stop      StopRequest: the stop signal now, SIGKILL after the grace
 //	                                  period; answers at once
 //	POST   /containers/{id}/signal    SignalRequest

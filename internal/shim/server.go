@@ -43,6 +43,7 @@ type Server struct {
 type ctr struct {
 	st         State
 	process    Process
+	req        *CreateRequest // until the container is started
 	stopSignal syscall.Signal
 	c          *libcontainer.Container
 	proc       *libcontainer.Process // nil for an adopted container
@@ -50,6 +51,7 @@ type ctr struct {
 	copiers    sync.WaitGroup
 	exited     chan struct{}
 	cgroups    map[string]string
+	starting   bool
 }
 
 // ServerConfig configures a Server.
@@ -99,11 +101,13 @@ type record struct {
 	State      State   `json:"state"`
 	Process    Process `json:"process"`
 	StopSignal int     `json:"stopSignal"`
+	// Request is kept until the container starts.
+	Request *CreateRequest `json:"request,omitempty"`
 }
 
 // save writes c's record; s.mu is held.
 func (s *Server) save(c *ctr) {
-	b, err := json.Marshal(record{State: c.st, Process: c.process, StopSignal: int(c.stopSignal)})
+	b, err := json.Marshal(record{State: c.st, Process: c.process, StopSignal: int(c.stopSignal), Request: c.req})
 	if err == nil {
 		tmp := s.recordPath(c.st.ID) + ".tmp"
 		if err = os.WriteFile(tmp, b, 0o600); err == nil {
@@ -142,11 +146,16 @@ func (s *Server) adopt() error {
 			os.Remove(m)
 			continue
 		}
-		c := &ctr{st: rec.State, process: rec.Process, stopSignal: syscall.Signal(rec.StopSignal), exited: make(chan struct{})}
+		c := &ctr{st: rec.State, process: rec.Process, req: rec.Request, stopSignal: syscall.Signal(rec.StopSignal), exited: make(chan struct{})}
 		s.ctrs[c.st.ID] = c
 		if c.st.Status == StatusExited {
 			close(c.exited)
 			continue
+		}
+		if c.st.Status == StatusCreated && c.req != nil {
+			if _, err := libcontainer.Load(s.root, c.st.ID); err != nil {
+				continue // nothing ran yet: it can still be started
+			}
 		}
 		lc, err := libcontainer.Load(s.root, c.st.ID)
 		if err != nil {
@@ -160,8 +169,8 @@ func (s *Server) adopt() error {
 		}
 		status, _ := lc.Status()
 		switch {
-		case c.st.Status == StatusCreated || status == libcontainer.Created:
-			// Its output pipes went with the previous shim: it cannot be started usefully.
+		case status == libcontainer.Created:
+			// Caught between create and start: its output pipes went with the previous shim.
 			_ = lc.Signal(unix.SIGKILL)
 			s.finish(c, 255, false, ReasonUnknown)
 		case status == libcontainer.Running || status == libcontainer.Paused:
@@ -214,7 +223,7 @@ func (s *Server) finishLocked(c *ctr, code int32, oom bool, reason string) {
 		return
 	}
 	now := s.now()
-	if c.st.Started.IsZero() {
+	if c.st.Started.IsZero() && reason != ReasonStartError && c.c != nil {
 		c.st.Started = now
 	}
 	c.st.Status, c.st.Finished, c.st.ExitCode, c.st.OOMKilled, c.st.Reason = StatusExited, now, code, oom, reason
@@ -223,10 +232,15 @@ func (s *Server) finishLocked(c *ctr, code int32, oom bool, reason string) {
 	close(c.exited)
 }
 
-// Create creates a container whose first process waits to be started.
+// Create records a container. Its root filesystem, namespaces and cgroup are made, and its first
+// process run, by Start (as containerd makes a container's task only when it is started), so
+// that an error there is a start error.
 func (s *Server) Create(req *CreateRequest) (State, error) {
-	if req.Config == nil || len(req.Process.Args) == 0 {
-		return State{}, errors.New("create: a config and a process are required")
+	if req.Config == nil || len(req.Process.Args) == 0 || req.LogPath == "" {
+		return State{}, errors.New("create: a config, a process and a log path are required")
+	}
+	if !validID(req.ID) {
+		return State{}, fmt.Errorf("create: invalid container ID %q", req.ID)
 	}
 	sig := unix.SIGTERM
 	if req.StopSignal != "" {
@@ -236,37 +250,41 @@ func (s *Server) Create(req *CreateRequest) (State, error) {
 		}
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if _, ok := s.ctrs[req.ID]; ok || s.closing {
-		s.mu.Unlock()
 		return State{}, fmt.Errorf("create container %s: exists or shim shutting down", req.ID)
 	}
 	c := &ctr{
 		st: State{ID: req.ID, Name: req.Name, Attempt: req.Attempt, Labels: req.Labels,
 			Status: StatusCreated, Created: s.now(), LogPath: req.LogPath},
 		process:    req.Process,
+		req:        req,
 		stopSignal: sig,
 		exited:     make(chan struct{}),
 	}
-	s.ctrs[req.ID] = c // reserved; filled below
-	s.mu.Unlock()
-
-	if err := s.create(c, req); err != nil {
-		s.mu.Lock()
-		delete(s.ctrs, req.ID)
-		s.mu.Unlock()
-		return State{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.ctrs[req.ID] = c
 	s.save(c)
 	s.notify(c)
 	return c.st, nil
 }
 
+func validID(id string) bool {
+	if id == "" || id == "." || id == ".." || len(id) > 1024 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_+-.", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// create makes the libcontainer container and its first process, waiting to be executed.
 func (s *Server) create(c *ctr, req *CreateRequest) (err error) {
 	logw, err := OpenLog(req.LogPath, req.LogMaxSize, req.LogMaxFiles, nil)
 	if err != nil {
-		return fmt.Errorf("create container %s: open log: %w", req.ID, err)
+		return fmt.Errorf("open log: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -275,7 +293,7 @@ func (s *Server) create(c *ctr, req *CreateRequest) (err error) {
 	}()
 	lc, err := libcontainer.Create(s.root, req.ID, req.Config)
 	if err != nil {
-		return fmt.Errorf("create container %s: %w", req.ID, err)
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -301,13 +319,17 @@ func (s *Server) create(c *ctr, req *CreateRequest) (err error) {
 	if err != nil {
 		outR.Close()
 		errR.Close()
-		return fmt.Errorf("create container %s: %w", req.ID, err)
+		return err
 	}
-	c.c, c.proc, c.logw = lc, p, logw
-	c.st.Pid, _ = p.Pid()
+	pid, _ := p.Pid()
+	var cgroupPaths map[string]string
 	if st, err := lc.State(); err == nil {
-		c.cgroups = st.CgroupPaths
+		cgroupPaths = st.CgroupPaths
 	}
+	s.mu.Lock()
+	c.c, c.proc, c.logw, c.cgroups = lc, p, logw, cgroupPaths
+	c.st.Pid = pid
+	s.mu.Unlock()
 	c.copiers.Add(2)
 	go s.copyLog(c, "stdout", outR)
 	go s.copyLog(c, "stderr", errR)
@@ -411,30 +433,52 @@ func (s *Server) get(id string) (*ctr, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.ctrs[id]
-	if !ok || c.c == nil && c.st.Status != StatusExited {
+	if !ok {
 		return nil, fmt.Errorf("container %s: %w", id, os.ErrNotExist)
 	}
 	return c, nil
 }
 
-// Start starts a created container's first process.
+// ReasonStartError is the reason of a container whose first process could not be started; its
+// exit code is 128, as containerd's.
+const ReasonStartError = "StartError"
+
+// Start creates the container's namespaces, cgroup and first process and runs it. A failure
+// leaves the container exited with code 128, reason StartError.
 func (s *Server) Start(id string) error {
 	c, err := s.get(id)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	if c.st.Status != StatusCreated {
+	req := c.req
+	if c.st.Status != StatusCreated || req == nil || c.starting {
+		st := c.st.Status
 		s.mu.Unlock()
-		return fmt.Errorf("start container %s: it is %s", id, c.st.Status)
+		return fmt.Errorf("start container %s: it is %s", id, st)
 	}
-	c.st.Status, c.st.Started = StatusRunning, s.now()
-	s.save(c)
-	s.notify(c)
+	c.starting = true
 	s.mu.Unlock()
-	if err := c.c.Exec(); err != nil {
-		_ = c.c.Signal(unix.SIGKILL)
-		return fmt.Errorf("start container %s: %w", id, err)
+
+	err = s.create(c, req)
+	if err == nil {
+		s.mu.Lock()
+		c.st.Status, c.st.Started, c.req = StatusRunning, s.now(), nil
+		s.save(c)
+		s.notify(c)
+		s.mu.Unlock()
+		if err = c.c.Exec(); err != nil {
+			_ = c.c.Signal(unix.SIGKILL)
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("start container %s: %w", id, err)
+		s.mu.Lock()
+		c.st.Message = err.Error()
+		c.req = nil
+		s.finishLocked(c, 128, false, ReasonStartError)
+		s.mu.Unlock()
+		return err
 	}
 	return nil
 }
@@ -458,6 +502,13 @@ func (s *Server) Stop(id string, req StopRequest) error {
 	default:
 	}
 	s.mu.Lock()
+	if c.c == nil && !c.starting {
+		// Never started: nothing to signal.
+		c.req = nil
+		s.finishLocked(c, 137, false, ReasonError)
+		s.mu.Unlock()
+		return nil
+	}
 	created := c.st.Status == StatusCreated
 	s.mu.Unlock()
 	if created || req.Grace <= 0 {
@@ -482,7 +533,13 @@ func (s *Server) Stop(id string, req StopRequest) error {
 }
 
 func (s *Server) signal(c *ctr, sig syscall.Signal) error {
-	err := c.c.Signal(sig)
+	s.mu.Lock()
+	lc := c.c
+	s.mu.Unlock()
+	if lc == nil {
+		return nil
+	}
+	err := lc.Signal(sig)
 	if err != nil && !errors.Is(err, libcontainer.ErrNotRunning) && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("signal container %s: %w", c.st.ID, err)
 	}
@@ -535,6 +592,12 @@ func (s *Server) Remove(id string) error {
 
 // kill SIGKILLs c and waits for its exit.
 func (s *Server) kill(c *ctr) error {
+	s.mu.Lock()
+	if c.c == nil && !c.starting {
+		c.req = nil
+		s.finishLocked(c, 137, false, ReasonError)
+	}
+	s.mu.Unlock()
 	select {
 	case <-c.exited:
 		if c.c != nil {
@@ -561,9 +624,7 @@ func (s *Server) List() []State {
 	defer s.mu.Unlock()
 	out := make([]State, 0, len(s.ctrs))
 	for _, c := range s.ctrs {
-		if c.c != nil || c.st.Status == StatusExited {
-			out = append(out, c.st)
-		}
+		out = append(out, c.st)
 	}
 	sortStates(out)
 	return out
@@ -585,12 +646,18 @@ func (s *Server) ContainerStats(id string) (Stats, error) {
 		return Stats{}, err
 	}
 	out := Stats{ID: id, Time: s.now()}
+	s.mu.Lock()
+	lc := c.c
+	s.mu.Unlock()
+	if lc == nil {
+		return out, nil
+	}
 	select {
 	case <-c.exited:
 		return out, nil
 	default:
 	}
-	st, err := c.c.Stats()
+	st, err := lc.Stats()
 	if err != nil {
 		return out, fmt.Errorf("stats of container %s: %w", id, err)
 	}

@@ -69,7 +69,7 @@ func TestProtocolErrors(t *testing.T) {
 	if err := c.Start(ctx, "nope"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("start unknown: %v", err)
 	}
-	if _, err := c.Create(ctx, &CreateRequest{ID: "x"}); err == nil || !strings.Contains(err.Error(), "a config and a process are required") {
+	if _, err := c.Create(ctx, &CreateRequest{ID: "x"}); err == nil || !strings.Contains(err.Error(), "a config, a process and a log path are required") {
 		t.Errorf("create without config: %v", err)
 	}
 	if _, err := c.Exec(ctx, "nope", ExecRequest{Args: []string{"true"}}, ExecIO{}); !errors.Is(err, os.ErrNotExist) {
@@ -138,7 +138,7 @@ func TestProtocolContainerLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Status != StatusCreated || st.Pid <= 0 {
+	if st.Status != StatusCreated || st.Pid != 0 {
 		t.Errorf("created %+v", st)
 	}
 	if err := c.Start(ctx, "c1"); err != nil {
@@ -180,6 +180,20 @@ func TestProtocolContainerLifecycle(t *testing.T) {
 	}
 	if l := s2.List(); len(l) != 1 || l[0].Status != StatusExited || l[0].Name != "main" {
 		t.Errorf("a new shim sees %+v", l)
+	}
+	// A process that cannot be started leaves the container exited: 128, StartError.
+	if _, err := c.Create(ctx, &CreateRequest{ID: "c2", Config: cfg, LogPath: logPath + "2",
+		Process: Process{Args: []string{"/nope"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx, "c2"); err == nil || !strings.Contains(err.Error(), "/nope") {
+		t.Errorf("start of /nope: %v", err)
+	}
+	if st, _ := c.Get(ctx, "c2"); st.Status != StatusExited || st.ExitCode != 128 || st.Reason != ReasonStartError || !strings.Contains(st.Message, "/nope") {
+		t.Errorf("after a failed start: %+v", st)
+	}
+	if err := c.Remove(ctx, "c2"); err != nil {
+		t.Fatal(err)
 	}
 	if err := c.Remove(ctx, "c1"); err != nil {
 		t.Fatal(err)

@@ -75,6 +75,34 @@ func TestExitCodeAndLog(t *testing.T) {
 	}
 }
 
+func TestStartError(t *testing.T) {
+	env := newTestEnv(t)
+	r := env.start(t)
+	pod := newPod("missing", corev1.Container{Name: "c", Image: "busybox", Command: []string{"/nope"}})
+	ctx := context.Background()
+	if _, err := r.CreateSandbox(ctx, pod, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.RemoveSandbox(context.Background(), pod.UID) })
+	id, err := r.CreateContainer(ctx, pod, &pod.Spec.Containers[0], false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.StartContainer(ctx, pod.UID, id); err == nil || !strings.Contains(err.Error(), `exec: "/nope"`) {
+		t.Errorf("start: %v", err)
+	}
+	c := waitState(t, r, pod.UID, id, kubelet.ContainerExited, time.Second)
+	if c.ExitCode != 128 || c.Reason != "StartError" {
+		t.Errorf("exit %d %q, want 128 StartError", c.ExitCode, c.Reason)
+	}
+	if err := r.RemoveContainer(ctx, pod.UID, id); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := r.ListContainers(ctx, pod.UID); len(cs) != 0 {
+		t.Errorf("after removal: %+v", cs)
+	}
+}
+
 func TestOOMKilled(t *testing.T) {
 	env := newTestEnv(t)
 	r := env.start(t)
