@@ -317,8 +317,9 @@ func (r *Runtime) Logs(ctx context.Context, uid types.UID, id string, since time
 }
 
 // PortForward connects stream to port on the pod's loopback, dialled from inside its network
-// namespace.
+// namespace. It closes stream when it returns.
 func (r *Runtime) PortForward(ctx context.Context, uid types.UID, port int32, stream io.ReadWriteCloser) error {
+	defer stream.Close()
 	p, err := r.pod(uid)
 	if err != nil {
 		return err
@@ -332,7 +333,6 @@ func (r *Runtime) PortForward(ctx context.Context, uid types.UID, port int32, st
 		return fmt.Errorf("port forward to pod %s port %d: %w", p.meta.Name, port, err)
 	}
 	defer conn.Close()
-	defer stream.Close()
 	errc := make(chan error, 2)
 	go func() {
 		_, err := io.Copy(conn, stream)

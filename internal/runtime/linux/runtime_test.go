@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -165,6 +166,7 @@ func TestStop(t *testing.T) {
 	pod := newPod("stop",
 		shC("polite", "trap 'echo got TERM; exit 0' TERM; echo ready; while :; do sleep 0.1; done"),
 		shC("stubborn", "trap '' TERM; echo ready; while :; do sleep 0.1; done"),
+		corev1.Container{Name: "quitter", Image: "busybox-quit", Command: []string{"sh", "-c", "trap 'echo got QUIT; exit 0' QUIT; trap 'echo got TERM; exit 1' TERM; echo ready; while :; do sleep 0.1; done"}},
 	)
 	ids := runPod(t, r, pod)
 	ctx := context.Background()
@@ -191,6 +193,14 @@ func TestStop(t *testing.T) {
 	}
 	if d := stubborn.FinishedAt.Sub(start); d < 900*time.Millisecond {
 		t.Errorf("stubborn killed after %v, before its grace period", d)
+	}
+	// The image's STOPSIGNAL.
+	if err := r.StopContainer(ctx, pod.UID, ids[2], 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	quitter := waitState(t, r, pod.UID, ids[2], kubelet.ContainerExited, 5*time.Second)
+	if l := logsOf(t, r, pod.UID, ids[2]); quitter.ExitCode != 0 || !strings.Contains(l, "got QUIT") {
+		t.Errorf("STOPSIGNAL SIGQUIT: exit %d, log %q", quitter.ExitCode, l)
 	}
 }
 
@@ -501,5 +511,38 @@ func TestNetworkAndHostNetwork(t *testing.T) {
 	}
 	if len(nw.setups) != 1 {
 		t.Errorf("hostNetwork pod had network setup: %v", nw.setups)
+	}
+}
+
+func TestPortForward(t *testing.T) {
+	env := newTestEnv(t)
+	r := env.start(t)
+	pod := newPod("pf", shC("server", "echo pong | nc -l -p 8080"))
+	ids := runPod(t, r, pod)
+	waitState(t, r, pod.UID, ids[0], kubelet.ContainerRunning, 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got string
+	for attempt := 0; ; attempt++ {
+		local, remote := net.Pipe()
+		done := make(chan error, 1)
+		go func() { done <- r.PortForward(ctx, pod.UID, 8080, remote) }()
+		local.SetDeadline(time.Now().Add(5 * time.Second))
+		go local.Write([]byte("ping\n"))
+		buf := make([]byte, 64)
+		n, rerr := io.ReadAtLeast(local, buf, 5)
+		got = string(buf[:n])
+		local.Close()
+		err := <-done
+		if rerr == nil || attempt == 50 {
+			if rerr != nil {
+				t.Fatalf("port forward: %v %v", rerr, err)
+			}
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // not listening yet
+	}
+	if got != "pong\n" {
+		t.Errorf("read %q through the forward", got)
 	}
 }
