@@ -82,5 +82,6 @@
 //
 // A restarted shim reads the records: containers that had exited stay so; running ones are
 // re-adopted (watched through a pidfd until they exit; their output pipes went with the old
-// shim, so they log no more); created ones are killed, as their output has nowhere to go.
+// shim, so they log no more); created ones, which have no process yet, can still be started; one
+// caught between being made and started is killed, as its output has nowhere to go.
 package shim
