@@ -53,6 +53,18 @@ type Runtime interface {
 	Stats(ctx context.Context, uid types.UID) (PodStats, error)
 }
 
+// ConfigError is a CreateContainer error caused by the pod's or the container's configuration
+// (runAsNonRoot with a root image, a missing volume, a forbidden sysctl); the kubelet reports it
+// with the reason CreateContainerConfigError and its message unchanged.
+type ConfigError struct {
+	Err error
+}
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // ProbeSimulator is implemented by runtimes that answer every probe themselves (the fake
 // runtime); the kubelet then runs no HTTP, TCP or gRPC probe over the network.
 type ProbeSimulator interface {

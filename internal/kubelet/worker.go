@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -13,23 +14,24 @@ import (
 
 // Upstream's container waiting reasons and pod reasons.
 const (
-	ReasonContainerCreating     = "ContainerCreating"
-	ReasonPodInitializing       = "PodInitializing"
-	ReasonCrashLoopBackOff      = "CrashLoopBackOff"
-	ReasonErrImagePull          = "ErrImagePull"
-	ReasonCreateContainerError  = "CreateContainerError"
-	ReasonRunContainerError     = "RunContainerError"
-	ReasonDeadlineExceeded      = "DeadlineExceeded"
-	messageDeadlineExceeded     = "Pod was active on the node longer than the specified deadline"
-	eventPulling                = "Pulling"
-	eventPulled                 = "Pulled"
-	eventFailed                 = "Failed"
-	eventCreated                = "Created"
-	eventStarted                = "Started"
-	eventKilling                = "Killing"
-	eventBackOff                = "BackOff"
-	eventUnhealthy              = "Unhealthy"
-	eventFailedCreatePodSandBox = "FailedCreatePodSandBox"
+	ReasonContainerCreating          = "ContainerCreating"
+	ReasonPodInitializing            = "PodInitializing"
+	ReasonCrashLoopBackOff           = "CrashLoopBackOff"
+	ReasonErrImagePull               = "ErrImagePull"
+	ReasonCreateContainerError       = "CreateContainerError"
+	ReasonCreateContainerConfigError = "CreateContainerConfigError"
+	ReasonRunContainerError          = "RunContainerError"
+	ReasonDeadlineExceeded           = "DeadlineExceeded"
+	messageDeadlineExceeded          = "Pod was active on the node longer than the specified deadline"
+	eventPulling                     = "Pulling"
+	eventPulled                      = "Pulled"
+	eventFailed                      = "Failed"
+	eventCreated                     = "Created"
+	eventStarted                     = "Started"
+	eventKilling                     = "Killing"
+	eventBackOff                     = "BackOff"
+	eventUnhealthy                   = "Unhealthy"
+	eventFailedCreatePodSandBox      = "FailedCreatePodSandBox"
 	// minimumGracePeriod is upstream's floor on a container's stop grace period.
 	minimumGracePeriod = 2 * time.Second
 )
@@ -440,6 +442,9 @@ func (kl *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1
 	if err != nil {
 		kl.recorder.Eventf(ref, corev1.EventTypeWarning, eventFailed, "Error: %v", err)
 		cs.waitingReason, cs.waitingMessage = ReasonCreateContainerError, err.Error()
+		if ce := (*ConfigError)(nil); errors.As(err, &ce) {
+			cs.waitingReason = ReasonCreateContainerConfigError
+		}
 		return
 	}
 	kl.recorder.Eventf(ref, corev1.EventTypeNormal, eventCreated, "Container created")
