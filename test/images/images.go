@@ -107,6 +107,15 @@ func skiffhostBinary(ctx context.Context) ([]byte, error) {
 
 var installOnce sync.Once
 
+// EnsureBusybox installs Debian's busybox-static when /bin/busybox is missing and the process
+// runs as root, and reports whether /bin/busybox is there.
+func EnsureBusybox(ctx context.Context) bool {
+	if !fileExists(BusyboxPath) && os.Geteuid() == 0 {
+		installBusybox(ctx)
+	}
+	return fileExists(BusyboxPath)
+}
+
 // installBusybox installs Debian's busybox-static, once per process; failures show as the
 // missing file afterwards.
 func installBusybox(ctx context.Context) {

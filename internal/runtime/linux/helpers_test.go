@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/skiff-project/skiff/test/images"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,7 +48,7 @@ func needRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
 	}
-	if _, err := os.Stat("/bin/busybox"); err != nil {
+	if !images.EnsureBusybox(context.Background()) {
 		t.Skip("needs /bin/busybox (apt-get install busybox-static)")
 	}
 }
