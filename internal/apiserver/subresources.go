@@ -1,6 +1,8 @@
 package apiserver
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/skiff-project/skiff/internal/registry"
 	"github.com/skiff-project/skiff/internal/storage"
 )
 
@@ -272,37 +275,112 @@ func (s *Server) evict(w http.ResponseWriter, r *http.Request, req *request) {
 		return
 	}
 	pod := podObj.(*corev1.Pod)
-	terminal := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
-	if pdbStore := s.reg.Store(policyv1.SchemeGroupVersion.WithResource("poddisruptionbudgets")); pdbStore != nil && !terminal && pod.DeletionTimestamp == nil {
-		res, err := pdbStore.List(ctx, pod.Namespace, storage.ListOptions{ResourceVersion: "0"})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		for _, it := range res.Items {
-			pdb := it.(*policyv1.PodDisruptionBudget)
-			sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-			if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.Labels)) {
-				continue
-			}
-			if pdb.Status.DisruptionsAllowed <= 0 {
-				err := apierrors.NewTooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 0)
-				err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
-					Type: "DisruptionBudget", Message: fmt.Sprintf("The disruption budget %s needs %d healthy pods and has %d currently", pdb.Name, pdb.Status.DesiredHealthy, pdb.Status.CurrentHealthy)})
-				s.writeError(w, r, err)
-				return
-			}
-		}
-	}
 	opts := ev.DeleteOptions
 	if opts == nil {
 		opts = &metav1.DeleteOptions{}
+	}
+	if err := s.checkDisruptionBudget(ctx, pod, len(opts.DryRun) > 0); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	if _, _, err := req.store.Delete(ctx, pod.Namespace, pod.Name, opts, len(opts.DryRun) > 0); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	s.writeObject(w, r, http.StatusCreated, Output{MediaType: mediaJSON}, &metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusSuccess, Code: http.StatusCreated})
+}
+
+// maxDisruptedPods bounds a PodDisruptionBudget's status.disruptedPods, as upstream's.
+const maxDisruptedPods = 2000
+
+// checkDisruptionBudget allows the eviction of pod, as upstream's eviction subresource: a pod
+// that is terminal, pending or already being deleted may always go; otherwise the one
+// PodDisruptionBudget matching it must allow a disruption, which is taken from its status
+// (disruptionsAllowed decremented, the pod recorded in disruptedPods) with a compare-and-swap, so
+// that concurrent evictions cannot overdraw the budget. A pod that is not Ready may go without
+// a disruption when the budget is met (unhealthyPodEvictionPolicy IfHealthyBudget, the default)
+// or always (AlwaysAllow). Refusals are 429 with upstream's cause.
+func (s *Server) checkDisruptionBudget(ctx context.Context, pod *corev1.Pod, dryRun bool) error {
+	switch pod.Status.Phase {
+	case corev1.PodSucceeded, corev1.PodFailed, corev1.PodPending:
+		return nil
+	}
+	if pod.DeletionTimestamp != nil {
+		return nil
+	}
+	pdbStore := s.reg.Store(policyv1.SchemeGroupVersion.WithResource("poddisruptionbudgets"))
+	if pdbStore == nil {
+		return nil
+	}
+	res, err := pdbStore.List(ctx, pod.Namespace, storage.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return err
+	}
+	var matched []*policyv1.PodDisruptionBudget
+	for _, it := range res.Items {
+		pdb := it.(*policyv1.PodDisruptionBudget)
+		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+		if err == nil && !sel.Empty() && sel.Matches(labels.Set(pod.Labels)) {
+			matched = append(matched, pdb)
+		}
+	}
+	if len(matched) == 0 {
+		return nil
+	}
+	if len(matched) > 1 {
+		return apierrors.NewInternalError(errors.New("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."))
+	}
+	pdb := matched[0]
+	if !podIsReady(pod) {
+		policy := policyv1.IfHealthyBudget
+		if pdb.Spec.UnhealthyPodEvictionPolicy != nil {
+			policy = *pdb.Spec.UnhealthyPodEvictionPolicy
+		}
+		if policy == policyv1.AlwaysAllow || (pdb.Status.ObservedGeneration >= pdb.Generation && pdb.Status.CurrentHealthy >= pdb.Status.DesiredHealthy && pdb.Status.DesiredHealthy > 0) {
+			return nil
+		}
+	}
+	tooMany := func(msg string) error {
+		err := apierrors.NewTooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 0)
+		err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{Type: policyv1.DisruptionBudgetCause, Message: msg})
+		return err
+	}
+	_, _, err = pdbStore.Update(ctx, pdb.Namespace, pdb.Name, func(cur runtime.Object) (runtime.Object, error) {
+		p := cur.(*policyv1.PodDisruptionBudget).DeepCopy()
+		switch {
+		case p.Status.ObservedGeneration < p.Generation:
+			return nil, tooMany(fmt.Sprintf("The disruption budget %s is still being processed by the server.", p.Name))
+		case p.Status.DisruptionsAllowed < 0:
+			return nil, apierrors.NewForbidden(policyv1.Resource("poddisruptionbudgets"), p.Name, errors.New("pdb disruptions allowed is negative"))
+		case len(p.Status.DisruptedPods) > maxDisruptedPods:
+			return nil, apierrors.NewForbidden(policyv1.Resource("poddisruptionbudgets"), p.Name, errors.New("DisruptedPods map too big - too many evictions not confirmed by PDB controller"))
+		case p.Status.DisruptionsAllowed == 0:
+			return nil, tooMany(fmt.Sprintf("The disruption budget %s needs %d healthy pods and has %d currently", p.Name, p.Status.DesiredHealthy, p.Status.CurrentHealthy))
+		}
+		p.Status.DisruptionsAllowed--
+		if p.Status.DisruptionsAllowed == 0 {
+			for i := range p.Status.Conditions {
+				if c := &p.Status.Conditions[i]; c.Type == policyv1.DisruptionAllowedCondition && c.Status == metav1.ConditionTrue {
+					c.Status, c.Reason, c.LastTransitionTime = metav1.ConditionFalse, policyv1.InsufficientPodsReason, metav1.Now()
+				}
+			}
+		}
+		if p.Status.DisruptedPods == nil {
+			p.Status.DisruptedPods = map[string]metav1.Time{}
+		}
+		p.Status.DisruptedPods[pod.Name] = metav1.Now()
+		return p, nil
+	}, registry.WriteOptions{Subresource: "status", DryRun: dryRun})
+	return err
+}
+
+func podIsReady(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // tokenRequest issues a service account token (serviceaccounts/<name>/token, a TokenRequest).

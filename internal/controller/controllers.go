@@ -5,6 +5,7 @@ import (
 
 	"github.com/skiff-project/skiff/internal/controller/certificates"
 	"github.com/skiff-project/skiff/internal/controller/deployment"
+	"github.com/skiff-project/skiff/internal/controller/disruption"
 	"github.com/skiff-project/skiff/internal/controller/endpoints"
 	"github.com/skiff-project/skiff/internal/controller/endpointslice"
 	"github.com/skiff-project/skiff/internal/controller/garbagecollector"
@@ -114,5 +115,12 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { s.Run(ctx, 2) }, nil
+	}},
+	{"disruption", func(c *Context) (func(context.Context), error) {
+		dc, err := disruption.New(c.Client(disruption.Name), c.Informers, c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { dc.Run(ctx, c.Options.Workers) }, nil
 	}},
 }
