@@ -31,7 +31,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newServerCommand(), newVersionCommand(), newSecretsEncryptCommand(), newSimulateCommand(), newImageCommand())
+	root.AddCommand(newServerCommand(), newVersionCommand(), newSecretsEncryptCommand(), newSimulateCommand(), newImageCommand(), newSchedulerCommand())
 	return root
 }
 
