@@ -10,6 +10,7 @@ import (
 	"github.com/skiff-project/skiff/internal/controller/endpointslice"
 	"github.com/skiff-project/skiff/internal/controller/garbagecollector"
 	"github.com/skiff-project/skiff/internal/controller/job"
+	"github.com/skiff-project/skiff/internal/controller/namespace"
 	"github.com/skiff-project/skiff/internal/controller/nodelifecycle"
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
 	"github.com/skiff-project/skiff/internal/controller/resourcequota"
@@ -122,5 +123,12 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { dc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"namespace", func(c *Context) (func(context.Context), error) {
+		nc, err := namespace.New(c.Client(namespace.Name), c.Metadata(namespace.Name), c.Discovery(namespace.Name), c.Informers, c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { nc.Run(ctx, 2) }, nil
 	}},
 }

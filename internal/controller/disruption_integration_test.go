@@ -31,7 +31,7 @@ func TestDisruptionBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"}, Spec: policyv1.PodDisruptionBudgetSpec{
-		Selector:       &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
 	}}
 	pdb.Spec.MaxUnavailable = ptr.To(intstr.FromInt32(1))
 	if _, err := cl.c.PolicyV1().PodDisruptionBudgets("default").Create(cl.ctx, pdb, metav1.CreateOptions{}); err != nil {

@@ -82,7 +82,7 @@ func New(client kubernetes.Interface, factory informers.SharedInformerFactory, c
 }
 
 type handlers struct {
-	s          *Scheduler
+	s *Scheduler
 }
 
 func podOf(obj any) *v1.Pod {

@@ -41,7 +41,8 @@ func namespaceCheck(ns *registry.Store) func(ctx context.Context, namespace stri
 
 // runNamespaceFinalizer deletes the contents of namespaces being deleted and then removes the
 // "kubernetes" finalizer, so that the namespace goes. It is the part of upstream's namespace
-// controller the API needs to be usable; the controller manager takes it over later.
+// controller the API needs to be usable, run when the server runs no controller manager (whose namespace
+// controller does it, with status conditions, otherwise).
 func runNamespaceFinalizer(ctx context.Context, reg *registry.Registry, log *slog.Logger) {
 	nsStore := reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"})
 	ctx = registry.WithUser(ctx, registry.UserInfo{Name: "system:serviceaccount:kube-system:namespace-controller"})

@@ -307,7 +307,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err := reconcilePolicy(ctx, reg, log); err != nil {
 		return nil, err
 	}
-	go runNamespaceFinalizer(ctx, reg, log)
+	if cfg.DisableControllers {
+		// Without the controller manager's namespace controller, the server finalizes deleted
+		// namespaces itself, so that they still go.
+		go runNamespaceFinalizer(ctx, reg, log)
+	}
 
 	// The chain includes the CA, so that a joining node can find the CA its token names in the
 	// handshake, before it sends anything.

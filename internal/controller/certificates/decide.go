@@ -35,7 +35,7 @@ import (
 
 // Signer names.
 const (
-	KubeletClientSigner = certificatesv1.KubeAPIServerClientKubeletSignerName
+	KubeletClientSigner  = certificatesv1.KubeAPIServerClientKubeletSignerName
 	KubeletServingSigner = certificatesv1.KubeletServingSignerName
 	ClientSigner         = certificatesv1.KubeAPIServerClientSignerName
 )
