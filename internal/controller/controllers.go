@@ -12,9 +12,11 @@ import (
 	"github.com/skiff-project/skiff/internal/controller/job"
 	"github.com/skiff-project/skiff/internal/controller/namespace"
 	"github.com/skiff-project/skiff/internal/controller/nodelifecycle"
+	"github.com/skiff-project/skiff/internal/controller/podgc"
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
 	"github.com/skiff-project/skiff/internal/controller/resourcequota"
 	"github.com/skiff-project/skiff/internal/controller/serviceaccount"
+	"github.com/skiff-project/skiff/internal/controller/ttlafterfinished"
 )
 
 // controllers are every controller the manager can run, in start order.
@@ -130,5 +132,16 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { nc.Run(ctx, 2) }, nil
+	}},
+	{"podgc", func(c *Context) (func(context.Context), error) {
+		gc := podgc.New(c.Client(podgc.Name), c.Informers, c.Log)
+		return gc.Run, nil
+	}},
+	{"ttl-after-finished", func(c *Context) (func(context.Context), error) {
+		tc, err := ttlafterfinished.New(c.Client(ttlafterfinished.Name), c.Informers, c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { tc.Run(ctx, c.Options.Workers) }, nil
 	}},
 }
