@@ -19,7 +19,7 @@ func TestDecide(t *testing.T) {
 		return p
 	}
 	nodes := map[string]*corev1.Node{
-		"n1": {ObjectMeta: metav1.ObjectMeta{Name: "n1"}},
+		"n1":  {ObjectMeta: metav1.ObjectMeta{Name: "n1"}},
 		"oos": {ObjectMeta: metav1.ObjectMeta{Name: "oos"}, Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: outOfServiceTaintKey, Effect: corev1.TaintEffectNoExecute}}}},
 	}
 	pods := []*corev1.Pod{
