@@ -13,6 +13,7 @@ import (
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
 	"github.com/skiff-project/skiff/internal/controller/resourcequota"
 	"github.com/skiff-project/skiff/internal/controller/serviceaccount"
+	"github.com/skiff-project/skiff/internal/controller/statefulset"
 )
 
 // controllers are every controller the manager can run, in start order.
@@ -37,6 +38,13 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { dc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"statefulset", func(c *Context) (func(context.Context), error) {
+		sc, err := statefulset.New(c.Client(statefulset.Name), c.Informers, c.Recorder(statefulset.Name), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { sc.Run(ctx, c.Options.Workers) }, nil
 	}},
 	{"garbagecollector", func(c *Context) (func(context.Context), error) {
 		gc := garbagecollector.New(c.Metadata("generic-garbage-collector"), c.Discovery("generic-garbage-collector"), c.Log)
