@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/skiff-project/skiff/internal/controller/certificates"
+	"github.com/skiff-project/skiff/internal/controller/daemonset"
 	"github.com/skiff-project/skiff/internal/controller/deployment"
 	"github.com/skiff-project/skiff/internal/controller/endpoints"
 	"github.com/skiff-project/skiff/internal/controller/endpointslice"
@@ -45,6 +46,13 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { sc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"daemonset", func(c *Context) (func(context.Context), error) {
+		dc, err := daemonset.New(c.Client(daemonset.Name), c.Informers, c.Recorder(daemonset.Name), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { dc.Run(ctx, c.Options.Workers) }, nil
 	}},
 	{"garbagecollector", func(c *Context) (func(context.Context), error) {
 		gc := garbagecollector.New(c.Metadata("generic-garbage-collector"), c.Discovery("generic-garbage-collector"), c.Log)

@@ -197,7 +197,9 @@ func TestStatefulSetRollingUpdatePartition(t *testing.T) {
 		t.Fatal(err)
 	}
 	ready := func(s *appsv1.StatefulSet) bool { return s.Status.ReadyReplicas == 3 && s.Status.Replicas == 3 }
-	rev1 := cl.waitSet("web", "3 ready", func(s *appsv1.StatefulSet) bool { return ready(s) && s.Status.CurrentRevision == s.Status.UpdateRevision }).Status.CurrentRevision
+	rev1 := cl.waitSet("web", "3 ready", func(s *appsv1.StatefulSet) bool {
+		return ready(s) && s.Status.CurrentRevision == s.Status.UpdateRevision
+	}).Status.CurrentRevision
 
 	// New image with partition 1 (and a change cause, as kubectl --record did).
 	patch := `{"metadata":{"annotations":{"kubernetes.io/change-cause":"image nginx:2"}},` +
@@ -251,8 +253,11 @@ func TestStatefulSetRollingUpdatePartition(t *testing.T) {
 		return ready(s) && s.Status.UpdatedReplicas == 3 && s.Status.CurrentRevision == rev1 && s.Status.UpdateRevision == rev1
 	})
 	back, err := cl.c.AppsV1().ControllerRevisions("default").Get(cl.ctx, rev1, metav1.GetOptions{})
-	if err != nil || back.Revision != 3 {
-		t.Errorf("revision %s after undo: %v (%v)", rev1, back.Revision, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Revision != 3 {
+		t.Errorf("revision %s after undo: %d, want 3", rev1, back.Revision)
 	}
 	if got, want := images(), fmt.Sprintf("web-0=nginx@%s web-1=nginx@%s web-2=nginx@%s", rev1, rev1, rev1); got != want {
 		t.Errorf("pods %s, want %s", got, want)
