@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/skiff-project/skiff/internal/controller/certificates"
+	"github.com/skiff-project/skiff/internal/controller/cronjob"
 	"github.com/skiff-project/skiff/internal/controller/daemonset"
 	"github.com/skiff-project/skiff/internal/controller/deployment"
 	"github.com/skiff-project/skiff/internal/controller/endpoints"
@@ -105,6 +106,13 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { jc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"cronjob", func(c *Context) (func(context.Context), error) {
+		cc, err := cronjob.New(c.Client(cronjob.Name), c.Informers, c.Recorder(cronjob.Name), c.Options.Clock, c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { cc.Run(ctx, c.Options.Workers) }, nil
 	}},
 	{"resourcequota", func(c *Context) (func(context.Context), error) {
 		rq, err := resourcequota.New(c.Client(resourcequota.Name), c.Metadata(resourcequota.Name), c.Informers, c.Log)
