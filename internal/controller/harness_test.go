@@ -181,7 +181,7 @@ func runBinder(ctx context.Context, c kubernetes.Interface) {
 	}
 }
 
-// dump logs the objects of the default namespace and the nodes, for a failed wait.
+// dump logs the workloads of the default namespace, the pods and the nodes, for a failed wait.
 func (cl *cluster) dump() {
 	ctx := context.Background()
 	if l, err := cl.c.AppsV1().Deployments("default").List(ctx, metav1.ListOptions{}); err == nil {
@@ -192,6 +192,21 @@ func (cl *cluster) dump() {
 	if l, err := cl.c.AppsV1().ReplicaSets("default").List(ctx, metav1.ListOptions{}); err == nil {
 		for _, rs := range l.Items {
 			cl.t.Logf("replicaset %s gen %d replicas %d: %+v", rs.Name, rs.Generation, *rs.Spec.Replicas, rs.Status)
+		}
+	}
+	if l, err := cl.c.AppsV1().StatefulSets("default").List(ctx, metav1.ListOptions{}); err == nil {
+		for _, s := range l.Items {
+			cl.t.Logf("statefulset %s gen %d replicas %d: %+v", s.Name, s.Generation, *s.Spec.Replicas, s.Status)
+		}
+	}
+	if l, err := cl.c.AppsV1().DaemonSets("default").List(ctx, metav1.ListOptions{}); err == nil {
+		for _, d := range l.Items {
+			cl.t.Logf("daemonset %s gen %d: %+v", d.Name, d.Generation, d.Status)
+		}
+	}
+	if l, err := cl.c.BatchV1().CronJobs("default").List(ctx, metav1.ListOptions{}); err == nil {
+		for _, cj := range l.Items {
+			cl.t.Logf("cronjob %s: %+v", cj.Name, cj.Status)
 		}
 	}
 	if l, err := cl.c.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); err == nil {
