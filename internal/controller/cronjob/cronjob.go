@@ -134,6 +134,18 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
+	if unlisted(cj, jobs) {
+		// A running Job missing from status.active is most often one this controller just
+		// created, seen before its own status update: read the CronJob afresh (upstream does)
+		// rather than report an UnexpectedJob.
+		fresh, err := c.client.BatchV1().CronJobs(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if fresh.UID == cj.UID {
+			cj = fresh
+		}
+	}
 	now := c.clock.Now()
 	d := Decide(cj, jobs, now)
 	var errs []error
@@ -175,6 +187,16 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		c.queue.AddAfter(key, *d.RequeueAfter)
 	}
 	return nil
+}
+
+// unlisted reports whether a running Job of jobs is missing from cj's status.active.
+func unlisted(cj *batchv1.CronJob, jobs []*batchv1.Job) bool {
+	for _, j := range jobs {
+		if finished(j) == "" && !isActive(&cj.Status, j.UID) {
+			return true
+		}
+	}
+	return false
 }
 
 // jobsOf returns the Jobs cj controls: those in the informer, and those of status.active that
