@@ -37,12 +37,13 @@ func TestCronJob(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// poll nudges the fake clock a little on each look, so that a sync retried after a
-	// conflict (its back-off runs on the fake clock too) is not stuck until the next step.
+	// poll nudges the fake clock 50 ms on each look (at most 30 s in a 60 s wait, so never
+	// into the next minute), so that a sync retried after a conflict, whose back-off runs on
+	// the fake clock too, is not stuck until the next step.
 	poll := func(what string, f func() (bool, error)) {
 		t.Helper()
 		cl.poll(60*time.Second, what, func() (bool, error) {
-			fake.Step(5 * time.Millisecond)
+			fake.Step(50 * time.Millisecond)
 			return f()
 		})
 	}
