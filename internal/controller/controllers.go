@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/skiff-project/skiff/internal/controller/certificates"
+	"github.com/skiff-project/skiff/internal/controller/cronjob"
+	"github.com/skiff-project/skiff/internal/controller/daemonset"
 	"github.com/skiff-project/skiff/internal/controller/deployment"
 	"github.com/skiff-project/skiff/internal/controller/disruption"
 	"github.com/skiff-project/skiff/internal/controller/endpoints"
@@ -16,6 +18,7 @@ import (
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
 	"github.com/skiff-project/skiff/internal/controller/resourcequota"
 	"github.com/skiff-project/skiff/internal/controller/serviceaccount"
+	"github.com/skiff-project/skiff/internal/controller/statefulset"
 	"github.com/skiff-project/skiff/internal/controller/ttlafterfinished"
 )
 
@@ -37,6 +40,20 @@ var controllers = []namedStarter{
 	}},
 	{"deployment", func(c *Context) (func(context.Context), error) {
 		dc, err := deployment.New(c.Client("deployment-controller"), c.Informers, c.Recorder("deployment-controller"), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { dc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"statefulset", func(c *Context) (func(context.Context), error) {
+		sc, err := statefulset.New(c.Client(statefulset.Name), c.Informers, c.Recorder(statefulset.Name), c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { sc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"daemonset", func(c *Context) (func(context.Context), error) {
+		dc, err := daemonset.New(c.Client(daemonset.Name), c.Informers, c.Recorder(daemonset.Name), c.Log)
 		if err != nil {
 			return nil, err
 		}
@@ -93,6 +110,13 @@ var controllers = []namedStarter{
 			return nil, err
 		}
 		return func(ctx context.Context) { jc.Run(ctx, c.Options.Workers) }, nil
+	}},
+	{"cronjob", func(c *Context) (func(context.Context), error) {
+		cc, err := cronjob.New(c.Client(cronjob.Name), c.Informers, c.Recorder(cronjob.Name), c.Options.Clock, c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { cc.Run(ctx, c.Options.Workers) }, nil
 	}},
 	{"resourcequota", func(c *Context) (func(context.Context), error) {
 		rq, err := resourcequota.New(c.Client(resourcequota.Name), c.Metadata(resourcequota.Name), c.Informers, c.Log)

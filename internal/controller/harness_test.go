@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -16,15 +17,17 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 
 	"github.com/skiff-project/skiff/internal/controller"
 	"github.com/skiff-project/skiff/internal/kubelet/simulate"
 	"github.com/skiff-project/skiff/internal/testserver"
 )
 
-// cluster is a test control plane with the controller manager, a test-only binder (there is
-// no scheduler yet: it binds each pending pod round-robin to a schedulable node through
-// pods/binding) and node sets from skiff simulate, each of which can be stopped on its own.
+// cluster is a test control plane with the controller manager, a test-only binder (it binds
+// each pending pod round-robin to the nodes it fits, see fits, through pods/binding) and node
+// sets from skiff simulate, each of which can be stopped on its own.
 type cluster struct {
 	t      *testing.T
 	s      *testserver.Server
@@ -114,19 +117,27 @@ func nodeReady(n *corev1.Node) bool {
 	return false
 }
 
-func schedulable(n *corev1.Node) bool {
-	if n.Spec.Unschedulable || !nodeReady(n) {
+// fits reports whether the test binder may put pod on n: n is Ready, pod tolerates its
+// NoSchedule and NoExecute taints (a cordoned node has the unschedulable taint, as the node
+// lifecycle controller puts it) and matches its nodeSelector and required node affinity.
+func fits(pod *corev1.Pod, n *corev1.Node) bool {
+	if !nodeReady(n) {
 		return false
 	}
-	for _, t := range n.Spec.Taints {
-		if t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute {
-			return false
-		}
+	taints := n.Spec.Taints
+	if n.Spec.Unschedulable {
+		taints = append(append([]corev1.Taint(nil), taints...), corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule})
 	}
-	return true
+	if _, bad := corev1helpers.FindMatchingUntoleratedTaint(logr.Discard(), taints, pod.Spec.Tolerations, func(t *corev1.Taint) bool {
+		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+	}, false); bad {
+		return false
+	}
+	ok, _ := nodeaffinity.GetRequiredNodeAffinity(pod).Match(n)
+	return ok
 }
 
-// runBinder binds pending pods round-robin to schedulable nodes until ctx ends.
+// runBinder binds pending pods round-robin to the nodes they fit until ctx ends.
 func runBinder(ctx context.Context, c kubernetes.Interface) {
 	f := informers.NewSharedInformerFactory(c, 0)
 	pods := f.Core().V1().Pods().Informer()
@@ -139,16 +150,19 @@ func runBinder(ctx context.Context, c kubernetes.Interface) {
 	bound := map[string]bool{}
 	for ctx.Err() == nil {
 		all, _ := nodes.List(labels.Everything())
-		var ok []string
-		for _, n := range all {
-			if schedulable(n) {
-				ok = append(ok, n.Name)
-			}
-		}
-		sort.Strings(ok)
+		sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 		for _, obj := range pods.GetStore().List() {
 			p := obj.(*corev1.Pod)
-			if p.Spec.NodeName != "" || p.DeletionTimestamp != nil || bound[string(p.UID)] || len(ok) == 0 {
+			if p.Spec.NodeName != "" || p.DeletionTimestamp != nil || bound[string(p.UID)] {
+				continue
+			}
+			var ok []string
+			for _, n := range all {
+				if fits(p, n) {
+					ok = append(ok, n.Name)
+				}
+			}
+			if len(ok) == 0 {
 				continue
 			}
 			node := ok[next%len(ok)]
@@ -167,7 +181,7 @@ func runBinder(ctx context.Context, c kubernetes.Interface) {
 	}
 }
 
-// dump logs the objects of the default namespace and the nodes, for a failed wait.
+// dump logs the workloads of the default namespace, the pods and the nodes, for a failed wait.
 func (cl *cluster) dump() {
 	ctx := context.Background()
 	if l, err := cl.c.AppsV1().Deployments("default").List(ctx, metav1.ListOptions{}); err == nil {
@@ -178,6 +192,21 @@ func (cl *cluster) dump() {
 	if l, err := cl.c.AppsV1().ReplicaSets("default").List(ctx, metav1.ListOptions{}); err == nil {
 		for _, rs := range l.Items {
 			cl.t.Logf("replicaset %s gen %d replicas %d: %+v", rs.Name, rs.Generation, *rs.Spec.Replicas, rs.Status)
+		}
+	}
+	if l, err := cl.c.AppsV1().StatefulSets("default").List(ctx, metav1.ListOptions{}); err == nil {
+		for _, s := range l.Items {
+			cl.t.Logf("statefulset %s gen %d replicas %d: %+v", s.Name, s.Generation, *s.Spec.Replicas, s.Status)
+		}
+	}
+	if l, err := cl.c.AppsV1().DaemonSets("default").List(ctx, metav1.ListOptions{}); err == nil {
+		for _, d := range l.Items {
+			cl.t.Logf("daemonset %s gen %d: %+v", d.Name, d.Generation, d.Status)
+		}
+	}
+	if l, err := cl.c.BatchV1().CronJobs("default").List(ctx, metav1.ListOptions{}); err == nil {
+		for _, cj := range l.Items {
+			cl.t.Logf("cronjob %s: %+v", cj.Name, cj.Status)
 		}
 	}
 	if l, err := cl.c.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); err == nil {

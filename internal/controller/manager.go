@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
 
 	"github.com/skiff-project/skiff/internal/pki"
 	"github.com/skiff-project/skiff/internal/version"
@@ -60,6 +61,9 @@ type Options struct {
 	// Signer, if set, is the CA the CertificateSigningRequest signer issues certificates with;
 	// without it the signer does not run.
 	Signer *pki.CA
+	// Clock is the time the CronJob controller schedules by and its queue waits on (default
+	// the real clock); tests set a fake clock and step it through schedule times.
+	Clock clock.WithTicker
 	// Resync is the shared informers' resync period (default 0: none).
 	Resync time.Duration
 	Log    *slog.Logger

@@ -73,6 +73,18 @@ func (e *Expectations) ExpectDeletions(key string, objKeys []string) {
 	e.m[key] = &record{dels: dels, timestamp: e.clock.Now()}
 }
 
+// Expect records that key is about to create n objects and delete the objects objKeys, for a
+// controller that does both in one sync.
+func (e *Expectations) Expect(key string, n int, objKeys []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	dels := map[string]bool{}
+	for _, k := range objKeys {
+		dels[k] = true
+	}
+	e.m[key] = &record{adds: int64(n), dels: dels, timestamp: e.clock.Now()}
+}
+
 // CreationObserved lowers key's expected creations by one.
 func (e *Expectations) CreationObserved(key string) {
 	e.mu.Lock()

@@ -26,6 +26,9 @@ func TestExpectations(t *testing.T) {
 		}, false},
 		{"unexpected deletion ignored", func(e *Expectations) { e.DeletionObserved("ns/rs", "ns/c") }, false},
 		{"all deletions observed", func(e *Expectations) { e.DeletionObserved("ns/rs", "ns/b") }, true},
+		{"creations and deletions together", func(e *Expectations) { e.Expect("ns/rs", 1, []string{"ns/d"}) }, false},
+		{"the creation observed", func(e *Expectations) { e.CreationObserved("ns/rs") }, false},
+		{"then the deletion", func(e *Expectations) { e.DeletionObserved("ns/rs", "ns/d") }, true},
 		{"stale expectations expire", func(e *Expectations) {
 			e.ExpectCreations("ns/rs", 1)
 			clk.SetTime(clk.Now().Add(TTL + time.Second))

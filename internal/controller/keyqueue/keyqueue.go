@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 )
 
 // MaxRetries is how many times a failing key is retried before it is dropped.
@@ -26,6 +27,13 @@ type Queue = workqueue.TypedRateLimitingInterface[string]
 func New(name string) Queue {
 	return workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: name})
+}
+
+// NewWithClock returns a queue like New whose delays (AddAfter, back-off) run on clk, so that
+// a controller that schedules by time can be driven by a fake clock in tests.
+func NewWithClock(name string, clk clock.WithTicker) Queue {
+	return workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: name, Clock: clk})
 }
 
 // Enqueue adds obj's namespace/name key (obj may be a tombstone).
