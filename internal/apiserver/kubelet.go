@@ -391,6 +391,11 @@ func kubeletError(resp *http.Response, gr schema.GroupResource, name string) err
 		return apierrors.NewInternalError(errors.New(text))
 	case http.StatusBadRequest:
 		return apierrors.NewBadRequest(text)
+	case http.StatusNotFound:
+		// Upstream's checker keeps the kubelet's text only as a cause, behind "the server could
+		// not find the requested resource"; the text says more.
+		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusNotFound,
+			Reason: metav1.StatusReasonNotFound, Message: text}}
 	}
 	return apierrors.NewGenericServerResponse(resp.StatusCode, "", gr, name, text, 0, false)
 }
