@@ -92,9 +92,7 @@ func forbidden(a Attributes, reason string) error {
 	if !a.IsResourceRequest {
 		return apierrors.NewForbidden(schema.GroupResource{}, "", fmt.Errorf("%s", msg))
 	}
-	resource := a.Resource
-	if a.Subresource != "" {
-		resource += "/" + a.Subresource
-	}
-	return apierrors.NewForbidden(schema.GroupResource{Group: a.APIGroup, Resource: resource}, a.Name, fmt.Errorf("%s", msg))
+	// The Status names the resource without its subresource, as upstream's:
+	// pods "p" is forbidden: User "u" cannot create resource "pods/exec" ...
+	return apierrors.NewForbidden(schema.GroupResource{Group: a.APIGroup, Resource: a.Resource}, a.Name, fmt.Errorf("%s", msg))
 }
