@@ -81,7 +81,9 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// The request's context ends when the server shuts down (the connection is hijacked, so
+	// not when the client goes: Gone says that).
+	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go func() {
 		select {

@@ -49,8 +49,9 @@ func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request) {
 	if conn == nil {
 		return
 	}
+	defer conn.Close()
 	conn.SetIdleTimeout(s.cfg.StreamIdleTimeout)
-	pf.run(conn)
+	pf.run(r.Context(), conn)
 }
 
 // openTunnel upgrades to WebSocket and runs a SPDY server connection inside it.
@@ -127,9 +128,10 @@ func requestID(st httpstream.Stream) string {
 	return "stream-" + strconv.Itoa(id)
 }
 
-// run pairs streams and forwards each pair until the connection closes.
-func (pf *portForwarder) run(conn httpstream.Connection) {
-	ctx, cancel := context.WithCancel(context.Background())
+// run pairs streams and forwards each pair until the connection closes or ctx (the server)
+// ends.
+func (pf *portForwarder) run(ctx context.Context, conn httpstream.Connection) {
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer close(pf.stop)
 	pairs := map[string]*pfPair{}
@@ -138,6 +140,8 @@ func (pf *portForwarder) run(conn httpstream.Connection) {
 	for {
 		select {
 		case <-conn.CloseChan():
+			return
+		case <-ctx.Done():
 			return
 		case st := <-pf.streams:
 			id := requestID(st)

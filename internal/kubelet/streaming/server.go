@@ -113,8 +113,8 @@ func TLSConfig(cert tls.Certificate, clientCAs *x509.CertPool) *tls.Config {
 	}
 }
 
-// Serve serves HTTPS on ln with tlsConfig until ctx ends, then closes open connections
-// (streams included) and returns.
+// Serve serves HTTPS on ln with tlsConfig until ctx ends, then closes the listener and open
+// connections and returns; exec and port-forward sessions end with ctx too.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
 	srv := &http.Server{
 		Handler:           s,

@@ -63,6 +63,8 @@ type testNode struct {
 	admin   *rest.Config // system:masters
 	viewer  *rest.Config // a user the authorizer refuses
 	backend int          // the port the "pod" listens on
+	// stop shuts the server down and waits for Serve to return.
+	stop func()
 }
 
 func startNode(t *testing.T) *testNode {
@@ -132,7 +134,8 @@ func startNode(t *testing.T) *testNode {
 		defer close(done)
 		srv.Serve(sctx, ln, streaming.TLSConfig(cert, pool))
 	}()
-	t.Cleanup(func() { cancel(); <-done })
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
 
 	client := func(cn string, groups ...string) *rest.Config {
 		c, k, err := ca.Issue(pki.LeafSpec{CommonName: cn, Organization: groups, Client: true}, 0)
@@ -142,7 +145,7 @@ func startNode(t *testing.T) *testNode {
 		return &rest.Config{Host: "https://" + ln.Addr().String(), TLSClientConfig: rest.TLSClientConfig{CAData: ca.CertPEM, CertData: c, KeyData: k}}
 	}
 	return &testNode{url: "https://" + ln.Addr().String(), rt: rt, logDir: logDir, pod: pod,
-		admin: client("kube-apiserver-kubelet-client", "system:masters"), viewer: client("viewer", "viewers"), backend: backendPort}
+		admin: client("kube-apiserver-kubelet-client", "system:masters"), viewer: client("viewer", "viewers"), backend: backendPort, stop: stop}
 }
 
 func (n *testNode) get(t *testing.T, cfg *rest.Config, path string) (int, string) {
@@ -472,6 +475,37 @@ func TestClientCertificateRequired(t *testing.T) {
 	}
 	if _, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(n.url + "/healthz"); err == nil {
 		t.Error("a client without a certificate was served")
+	}
+}
+
+func TestShutdownEndsSessions(t *testing.T) {
+	n := startNode(t)
+	for proto, ex := range executors(t, n.admin, execURL(n, "command=sleep&command=600&stdout=1")) {
+		if proto == "websocket v4" {
+			continue
+		}
+		t.Run(proto, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() { done <- ex.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdout: io.Discard}) }()
+			time.Sleep(100 * time.Millisecond)
+			select {
+			case err := <-done:
+				t.Fatalf("sleep 600 ended early: %v", err)
+			default:
+			}
+			n.stop()
+			select {
+			case err := <-done:
+				// The fake's sleep reports a kill as 137.
+				var code exec.CodeExitError
+				if !errors.As(err, &code) || code.Code != 137 {
+					t.Errorf("session ended with %v, want exit code 137", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the session outlived the server")
+			}
+		})
+		break // the server is stopped now
 	}
 }
 
