@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -569,4 +570,33 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestKubeletClientCertificate: the server's identity towards kubelets is issued at start, its
+// key private to the server.
+func TestKubeletClientCertificate(t *testing.T) {
+	dir := filepath.Join(shared.DataDir, "tls")
+	st, err := os.Stat(filepath.Join(dir, "apiserver-kubelet-client.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("key mode %v, want 0600", st.Mode().Perm())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "apiserver-kubelet-client.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		t.Fatal("no PEM block")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert.Subject.CommonName != "kube-apiserver-kubelet-client" || !slices.Equal(cert.Subject.Organization, []string{"system:masters"}) ||
+		!slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageClientAuth) {
+		t.Errorf("subject %v, usages %v", cert.Subject, cert.ExtKeyUsage)
+	}
 }
