@@ -28,6 +28,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/remotecommand"
@@ -98,8 +99,14 @@ func startStreamNode(t *testing.T) *streamNode {
 		Addresses:   []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: streamNodeName}},
 		KubeletPort: int32(ln.Addr().(*net.TCPAddr).Port), PodCIDRs: []string{"10.99.0.0/24"}, RuntimeVersion: fake.Version,
 	}, rt)
+	// The streaming server asks with the node's own credentials, as an agent would.
+	nodeCert, nodeKey, err := ca.Issue(pki.LeafSpec{CommonName: "system:node:" + streamNodeName, Organization: []string{"system:nodes"}, Client: true}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeClient := kubernetes.NewForConfigOrDie(&rest.Config{Host: shared.URL, TLSClientConfig: rest.TLSClientConfig{CAData: shared.CAPEM, CertData: nodeCert, KeyData: nodeKey}})
 	srv, err := streaming.New(streaming.Config{NodeName: streamNodeName, Runtime: rt, Pods: kl, Log: quiet, LogPollInterval: 20 * time.Millisecond,
-		Authorizer: streaming.SubjectAccessReviewer(client().AuthorizationV1().SubjectAccessReviews(), nil)})
+		Authorizer: streaming.SubjectAccessReviewer(nodeClient.AuthorizationV1().SubjectAccessReviews(), nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
