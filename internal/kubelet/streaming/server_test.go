@@ -486,7 +486,9 @@ func TestShutdownEndsSessions(t *testing.T) {
 		}
 		t.Run(proto, func(t *testing.T) {
 			done := make(chan error, 1)
-			go func() { done <- ex.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdout: io.Discard}) }()
+			go func() {
+				done <- ex.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdout: io.Discard})
+			}()
 			time.Sleep(100 * time.Millisecond)
 			select {
 			case err := <-done:
