@@ -54,14 +54,9 @@ func attributesOf(r *http.Request, ri *RequestInfo, u User) Attributes {
 	if r.Method == http.MethodHead {
 		verb = "get"
 	}
-	// exec, attach and portforward upgrade with GET but are "create" to authorization, as
-	// upstream treats connect requests.
-	switch ri.Subresource {
-	case "exec", "attach", "portforward", "proxy":
-		if verb == "get" && ri.Subresource != "proxy" {
-			verb = "create"
-		}
-	}
+	// exec, attach and portforward upgrade to WebSocket with a GET, authorized here as get; their
+	// handler then checks create too (upstream's compound authorization of connect requests,
+	// AuthorizePodWebsocketUpgradeCreatePermission), as a SPDY upgrade (a POST) is authorized.
 	a := Attributes{User: u, Verb: verb, IsResourceRequest: true, Namespace: ri.Namespace, APIGroup: ri.Group,
 		APIVersion: ri.Version, Resource: ri.Resource, Subresource: ri.Subresource, Name: ri.Name, Path: r.URL.Path}
 	if verb == "list" || verb == "watch" {
@@ -97,9 +92,7 @@ func forbidden(a Attributes, reason string) error {
 	if !a.IsResourceRequest {
 		return apierrors.NewForbidden(schema.GroupResource{}, "", fmt.Errorf("%s", msg))
 	}
-	resource := a.Resource
-	if a.Subresource != "" {
-		resource += "/" + a.Subresource
-	}
-	return apierrors.NewForbidden(schema.GroupResource{Group: a.APIGroup, Resource: resource}, a.Name, fmt.Errorf("%s", msg))
+	// The Status names the resource without its subresource, as upstream's:
+	// pods "p" is forbidden: User "u" cannot create resource "pods/exec" ...
+	return apierrors.NewForbidden(schema.GroupResource{Group: a.APIGroup, Resource: a.Resource}, a.Name, fmt.Errorf("%s", msg))
 }

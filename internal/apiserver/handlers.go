@@ -51,11 +51,17 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, ri *Reque
 			return
 		}
 	}
-	if len(ri.Parts) > 3 {
+	// Only proxy subresources have a path of their own (nodes/{name}/proxy/{path...}).
+	if len(ri.Parts) > 3 && ri.Subresource != "proxy" {
 		s.writeError(w, r, notFoundPath())
 		return
 	}
 	out, ok := negotiateOutput(r.Header.Get("Accept"), ri.Subresource == "" && (ri.Verb == "get" || ri.Verb == "list" || ri.Verb == "watch"))
+	if !ok && connectSubresource(ri.Subresource) {
+		// The kubelet answers these in its own media types (text/plain logs, upgrades,
+		// whatever a proxied path serves); errors are JSON.
+		out, ok = Output{MediaType: mediaJSON}, true
+	}
 	if !ok {
 		s.writeError(w, r, apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", schema.GroupResource{}, "",
 			"only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf", 0, false))
@@ -90,6 +96,15 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, ri *Reque
 	default:
 		s.writeError(w, r, apierrors.NewMethodNotSupported(res.GroupResource(), ri.Verb))
 	}
+}
+
+// connectSubresource reports whether sub is answered by a kubelet or a proxied backend.
+func connectSubresource(sub string) bool {
+	switch sub {
+	case "log", "exec", "attach", "portforward", "proxy":
+		return true
+	}
+	return false
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, req *request) {

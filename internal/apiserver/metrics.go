@@ -28,7 +28,7 @@ func newMetrics() *metrics {
 			Name: "apiserver_request_total", Help: "Counter of API requests by verb, group, version, resource, subresource and HTTP code.",
 		}, []string{"verb", "group", "version", "resource", "subresource", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "apiserver_request_duration_seconds", Help: "Latency of API requests by verb and resource (watches excluded).",
+			Name: "apiserver_request_duration_seconds", Help: "Latency of API requests by verb and resource (watches, logs, exec, attach, port-forward and proxy excluded).",
 			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"verb", "group", "resource", "subresource"}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -56,7 +56,8 @@ func (m *metrics) observe(ri *RequestInfo, code int, d time.Duration) {
 		verb = "GET"
 	}
 	m.requests.WithLabelValues(verb, ri.Group, ri.Version, ri.Resource, ri.Subresource, strconv.Itoa(code)).Inc()
-	if verb != "watch" {
+	// Long-running requests, as upstream's check counts them, stay out of the latency histogram.
+	if verb != "watch" && !connectSubresource(ri.Subresource) {
 		m.latency.WithLabelValues(verb, ri.Group, ri.Resource, ri.Subresource).Observe(d.Seconds())
 	}
 }

@@ -77,6 +77,9 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock.
 	Now func() time.Time
+	// Kubelet, if set, is how pods/log, pods/exec, pods/attach, pods/portforward and nodes/proxy
+	// reach the node's kubelet; nil answers them 503.
+	Kubelet *KubeletClient
 	// TokenRequest answers POST serviceaccounts/<name>/token; nil answers 404.
 	TokenRequest func(ctx context.Context, namespace, name string, tr *authenticationv1.TokenRequest) (*authenticationv1.TokenRequest, error)
 }
@@ -88,6 +91,7 @@ type Server struct {
 	codecs  *codecs
 	metrics *metrics
 	disc    *discovery
+	kubelet *kubeletProxy // nil without Config.Kubelet
 
 	// ctx ends open watches on shutdown.
 	ctx    context.Context
@@ -110,6 +114,9 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, reg: cfg.Registry, codecs: newCodecs(cfg.Registry.Scheme), ctx: ctx, cancel: cancel}
 	s.metrics = newMetrics()
 	s.disc = newDiscovery(cfg.Registry)
+	if cfg.Kubelet != nil {
+		s.kubelet = newKubeletProxy(*cfg.Kubelet)
+	}
 	return s
 }
 

@@ -72,27 +72,11 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, req *r
 	}
 	for _, known := range req.res.Subresources {
 		if known == sub {
-			s.serveNodeSubresource(w, r, req)
+			s.serveKubeletSubresource(w, r, req)
 			return
 		}
 	}
 	s.writeError(w, r, notFoundPath())
-}
-
-// serveNodeSubresource answers the subresources a node agent serves (log, exec, attach,
-// portforward, proxy) until agents are connected: upstream's error for an unscheduled pod, and
-// a plain 503 otherwise.
-func (s *Server) serveNodeSubresource(w http.ResponseWriter, r *http.Request, req *request) {
-	obj, err := req.store.Get(r.Context(), req.ri.Namespace, req.ri.Name, "")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if pod, ok := obj.(*corev1.Pod); ok && pod.Spec.NodeName == "" {
-		s.writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name)))
-		return
-	}
-	s.writeError(w, r, apierrors.NewServiceUnavailable(fmt.Sprintf("%s/%s is served by the node agent, which this server cannot reach", req.res.Plural, req.ri.Subresource)))
 }
 
 func (s *Server) scaleOf(req *request, obj runtime.Object) *autoscalingv1.Scale {

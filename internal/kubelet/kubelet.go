@@ -55,6 +55,11 @@ type Config struct {
 	OS, Arch string
 	// KubeletVersion and RuntimeVersion go to status.nodeInfo.
 	KubeletVersion, RuntimeVersion string
+	// KubeletPort is the port of the node's streaming server (internal/kubelet/streaming),
+	// reported in status.daemonEndpoints.kubeletEndpoint for the API server to proxy logs, exec
+	// and port-forward to; 0 (simulated nodes) says there is none, and the API server answers
+	// those requests with 503.
+	KubeletPort int32
 	// PodCIDRs is used until the Node has spec.podCIDRs (tests set it; nodeipam sets the Node's).
 	PodCIDRs []string
 }

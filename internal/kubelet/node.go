@@ -26,7 +26,6 @@ const (
 	messageNoDiskPressure    = "kubelet has no disk pressure"
 	reasonSufficientPID      = "KubeletHasSufficientPID"
 	messageSufficientPID     = "kubelet has sufficient PID available"
-	kubeletPort              = 10250
 	annotationTTL            = "node.alpha.kubernetes.io/ttl"
 	annotationAttachDetach   = "volumes.kubernetes.io/controller-managed-attach-detach"
 	eventReasonStarting      = "Starting"
@@ -92,7 +91,7 @@ func (kl *Kubelet) nodeStatus(old *corev1.NodeStatus, now time.Time) *corev1.Nod
 			cond(corev1.NodeReady, corev1.ConditionTrue, reasonKubeletReady, messageKubeletReady),
 		},
 		Addresses:       append([]corev1.NodeAddress(nil), c.Addresses...),
-		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: kubeletPort}},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: c.KubeletPort}},
 		NodeInfo: corev1.NodeSystemInfo{
 			MachineID:               c.NodeName,
 			SystemUUID:              c.NodeName,

@@ -151,6 +151,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err != nil {
 		return nil, fmt.Errorf("admin certificate: %w", err)
 	}
+	// The API server's identity towards kubelets, as upstream's --kubelet-client-certificate:
+	// system:masters, so that a kubelet's SubjectAccessReview allows it everything.
+	kubeletClient, err := loadKubeletClient(ca, tlsDir)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet client certificate: %w", err)
+	}
 	token, err := pki.LoadOrCreateToken(cfg.path("token"), ca)
 	if err != nil {
 		return nil, fmt.Errorf("join token: %w", err)
@@ -275,6 +281,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		Authorizer:   authz.chain,
 		Authenticate: authenticator.Authenticate,
 		TokenRequest: tokenRequests.Create,
+		Kubelet:      kubeletClient,
 		Checks: map[string]func() error{
 			"etcd": func() error {
 				c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -373,6 +380,29 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	s := &Server{Config: cfg, Registry: reg, API: api, URL: url, AdminKubeconfig: kubeconfig, Token: token, CAPEM: ca.CertPEM, Etcd: client, Feed: feed, log: log, stopped: stopped}
 	log.Info("skiff server ready", "url", url, "kubeconfig", kubeconfig, "token", cfg.path("token"), "startup", time.Since(begin).Round(time.Millisecond))
 	return s, nil
+}
+
+// KubeletClientCommonName is the user the API server is to kubelets.
+const KubeletClientCommonName = "kube-apiserver-kubelet-client"
+
+// loadKubeletClient loads (issuing it on first use) the client certificate the API server
+// presents to kubelets, tls/apiserver-kubelet-client.{crt,key}, and trusts the cluster CA for
+// the kubelets' serving certificates.
+func loadKubeletClient(ca *pki.CA, tlsDir string) (*apiserver.KubeletClient, error) {
+	certPEM, keyPEM, err := ca.LoadOrIssue(filepath.Join(tlsDir, "apiserver-kubelet-client.crt"), filepath.Join(tlsDir, "apiserver-kubelet-client.key"),
+		pki.LeafSpec{CommonName: KubeletClientCommonName, Organization: []string{"system:masters"}, Client: true})
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	return &apiserver.KubeletClient{TLS: &tls.Config{
+		RootCAs: roots, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, CipherSuites: pki.CipherSuites,
+	}}, nil
 }
 
 func tables(gk schema.GroupKind, items []runtime.Object, now time.Time, includeObject string, noHeaders bool) (*metav1.Table, error) {

@@ -16,10 +16,29 @@
 //	                                         grace period caps it, then SIGKILL (exit code 137)
 //	fake.skiff.dev/memory-mib: "64"          memory working set reported by Stats
 //	fake.skiff.dev/cpu-millicores: "100"     CPU usage reported by Stats
+//	fake.skiff.dev/log: "line 1\nline 2"      lines the container writes to stdout when it starts
+//	                                         (kept only by a runtime given WithLogDir)
 //
 // So a Job's pod with exit-after completes, exit-code 1 with restartPolicy Always makes a crash
 // loop, and fail-probes-from on liveness makes restarts. A container stopped gracefully exits
 // with code 0 (reason Completed); one killed at the end of its grace period with 137 (Error).
+//
+// Exec runs a few commands, so that streaming can be tested against a simulated pod; any other
+// command succeeds silently:
+//
+//	echo ARGS...     ARGS and a newline on stdout
+//	stderr ARGS...   ARGS and a newline on stderr (stdout with a terminal)
+//	cat              stdin copied to stdout until it ends
+//	true, false      exit 0, exit 1
+//	exit N           exit N (also sh -c "exit N")
+//	sleep SECONDS    wait that long, or until the exec is cancelled
+//	ttysize          wait for the terminal's first size and print it as WIDTHxHEIGHT
+//
+// Options: WithLogDir keeps CRI log files in upstream's layout, <dir>/<namespace>_<pod>_<uid>/
+// <container>/<attempt>.log, with the log annotation's lines, and makes the runtime a LogPather
+// for the kubelet's streaming server; WithPortForward connects port forwarding through a dial
+// function (tests dial a loopback listener). Without them logs are one line per start, from
+// memory, and nothing listens in a simulated pod.
 //
 // Memory: a pod costs its sandbox record and one small record per container attempt; nothing
 // runs in the background (scripted exits are announced to the kubelet ahead of time through the
@@ -33,6 +52,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +64,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/skiff-project/skiff/internal/kubelet"
+	"github.com/skiff-project/skiff/internal/kubelet/crilog"
 )
 
 // AnnotationPrefix starts every scripting annotation.
@@ -56,7 +78,9 @@ var _ kubelet.ProbeSimulator = (*Runtime)(nil)
 
 // Runtime is the fake runtime of one node.
 type Runtime struct {
-	clock clock.PassiveClock
+	clock  clock.PassiveClock
+	logDir string
+	dial   func(ctx context.Context, port int32) (net.Conn, error)
 
 	mu      sync.Mutex
 	handler func(types.UID, time.Time)
@@ -74,15 +98,32 @@ type sandbox struct {
 
 type container struct {
 	kubelet.Container
-	spec   *corev1.Container
-	exitAt time.Time // when the running container exits (zero: never)
-	code   int32
-	reason string
+	spec    *corev1.Container
+	logPath string    // with a log dir
+	exitAt  time.Time // when the running container exits (zero: never)
+	code    int32
+	reason  string
+}
+
+// Option configures a Runtime.
+type Option func(*Runtime)
+
+// WithLogDir keeps containers' logs as CRI log files under dir.
+func WithLogDir(dir string) Option { return func(r *Runtime) { r.logDir = dir } }
+
+// WithPortForward makes PortForward connect its stream to the connection dial returns for the
+// port.
+func WithPortForward(dial func(ctx context.Context, port int32) (net.Conn, error)) Option {
+	return func(r *Runtime) { r.dial = dial }
 }
 
 // New returns an empty runtime reading time from clk.
-func New(clk clock.PassiveClock) *Runtime {
-	return &Runtime{clock: clk}
+func New(clk clock.PassiveClock, opts ...Option) *Runtime {
+	r := &Runtime{clock: clk}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // SetEventHandler implements kubelet.Runtime.
@@ -240,6 +281,12 @@ func (r *Runtime) StartContainer(_ context.Context, uid types.UID, id string) er
 	}
 	now := r.clock.Now()
 	c.State, c.StartedAt = kubelet.ContainerRunning, now
+	if r.logDir != "" {
+		if err := r.writeLog(sb.pod, c, now); err != nil {
+			r.mu.Unlock()
+			return err
+		}
+	}
 	var at time.Time
 	if d, ok := script(sb.pod, c.Name, "exit-after"); ok {
 		if after, err := parseDuration(d); err == nil {
@@ -343,41 +390,186 @@ func (r *Runtime) ListContainers(_ context.Context, uid types.UID) ([]kubelet.Co
 	return out, nil
 }
 
-// Exec implements kubelet.Runtime: every command succeeds in a running container, silently.
-func (r *Runtime) Exec(_ context.Context, uid types.UID, id string, cmd []string, _ io.Reader, _, _ io.Writer) (int, error) {
+// Exec implements kubelet.Runtime with the commands of the package documentation.
+func (r *Runtime) Exec(ctx context.Context, uid types.UID, id string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	return r.ExecStream(ctx, uid, id, cmd, false, stdin, stdout, stderr, nil)
+}
+
+// ExecStream runs cmd as Exec does; with a terminal, stderr goes to stdout and resize gives the
+// terminal's sizes (ttysize prints the first).
+func (r *Runtime) ExecStream(ctx context.Context, uid types.UID, id string, cmd []string, tty bool, stdin io.Reader, stdout, stderr io.Writer, resize <-chan [2]uint16) (int, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	_, c, err := r.find(uid, id)
+	if err == nil {
+		r.refresh(c, r.clock.Now())
+		if c.State != kubelet.ContainerRunning {
+			err = fmt.Errorf("container %s is not running", id)
+		}
+	}
+	r.mu.Unlock()
 	if err != nil {
 		return 0, err
 	}
-	r.refresh(c, r.clock.Now())
-	if c.State != kubelet.ContainerRunning {
-		return 0, fmt.Errorf("container %s is not running", id)
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil || tty {
+		stderr = stdout
+	}
+	return runCommand(ctx, cmd, stdin, stdout, stderr, resize)
+}
+
+// runCommand runs one of the fake's commands.
+func runCommand(ctx context.Context, cmd []string, stdin io.Reader, stdout, stderr io.Writer, resize <-chan [2]uint16) (int, error) {
+	if len(cmd) == 3 && (cmd[0] == "sh" || cmd[0] == "/bin/sh") && cmd[1] == "-c" {
+		cmd = strings.Fields(cmd[2])
+	}
+	if len(cmd) == 0 {
+		return 0, errors.New("no command")
+	}
+	switch cmd[0] {
+	case "echo":
+		_, err := fmt.Fprintln(stdout, strings.Join(cmd[1:], " "))
+		return 0, err
+	case "stderr":
+		_, err := fmt.Fprintln(stderr, strings.Join(cmd[1:], " "))
+		return 0, err
+	case "cat":
+		if stdin == nil {
+			return 0, nil
+		}
+		_, err := io.Copy(stdout, stdin)
+		return 0, err
+	case "true":
+		return 0, nil
+	case "false":
+		return 1, nil
+	case "exit":
+		if len(cmd) != 2 {
+			return 2, nil
+		}
+		n, err := strconv.Atoi(cmd[1])
+		if err != nil || n < 0 || n > 255 {
+			return 2, nil
+		}
+		return n, nil
+	case "sleep":
+		d := time.Duration(0)
+		if len(cmd) == 2 {
+			d, _ = parseDuration(cmd[1])
+		}
+		select {
+		case <-time.After(d):
+			return 0, nil
+		case <-ctx.Done():
+			return 137, nil
+		}
+	case "ttysize":
+		select {
+		case sz, ok := <-resize:
+			if !ok {
+				return 1, nil
+			}
+			_, err := fmt.Fprintf(stdout, "%dx%d\n", sz[0], sz[1])
+			return 0, err
+		case <-ctx.Done():
+			return 137, nil
+		}
 	}
 	return 0, nil
 }
 
-// Logs implements kubelet.Runtime: one line per start.
-func (r *Runtime) Logs(_ context.Context, uid types.UID, id string, since time.Time, w io.Writer) error {
+// writeLog writes the log file of a starting container: its log annotation's lines, a
+// millisecond apart. r.mu is held.
+func (r *Runtime) writeLog(pod *corev1.Pod, c *container, start time.Time) error {
+	c.logPath = filepath.Join(r.logDir, fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID), c.Name, fmt.Sprintf("%d.log", c.Attempt))
+	if err := os.MkdirAll(filepath.Dir(c.logPath), 0o755); err != nil {
+		return err
+	}
+	var b []byte
+	if text, ok := script(pod, c.Name, "log"); ok {
+		for i, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+			b = crilog.Append(b, crilog.Line{Time: start.Add(time.Duration(i) * time.Millisecond), Stream: crilog.Stdout, Msg: []byte(line)})
+		}
+	}
+	return os.WriteFile(c.logPath, b, 0o640)
+}
+
+// ContainerLogPath returns the container's CRI log file; only a runtime given WithLogDir keeps
+// one.
+func (r *Runtime) ContainerLogPath(_ context.Context, uid types.UID, id string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, c, err := r.find(uid, id)
+	if err != nil {
+		return "", err
+	}
+	if c.logPath == "" {
+		return "", fmt.Errorf("container %s keeps no log file", id)
+	}
+	return c.logPath, nil
+}
+
+// Logs implements kubelet.Runtime: the log file's lines, or one line per start without one.
+func (r *Runtime) Logs(ctx context.Context, uid types.UID, id string, since time.Time, w io.Writer) error {
 	r.mu.Lock()
 	_, c, err := r.find(uid, id)
-	var line string
-	if err == nil && !c.StartedAt.Before(since) {
-		line = fmt.Sprintf("%s fake container %s started\n", c.StartedAt.UTC().Format(time.RFC3339Nano), c.Name)
+	var line, path string
+	if err == nil {
+		path = c.logPath
+		if !c.StartedAt.Before(since) {
+			line = fmt.Sprintf("%s fake container %s started\n", c.StartedAt.UTC().Format(time.RFC3339Nano), c.Name)
+		}
 	}
 	r.mu.Unlock()
 	if err != nil {
 		return err
 	}
+	if path != "" {
+		return crilog.Read(ctx, path, crilog.Options{Tail: -1, Since: since}, w)
+	}
 	_, err = io.WriteString(w, line)
 	return err
 }
 
-// PortForward implements kubelet.Runtime: nothing listens in a fake pod.
-func (r *Runtime) PortForward(_ context.Context, uid types.UID, port int32, stream io.ReadWriteCloser) error {
-	stream.Close()
-	return fmt.Errorf("pod %s: nothing listens on port %d in a simulated pod", uid, port)
+// PortForward implements kubelet.Runtime through the WithPortForward dial function; without
+// one, nothing listens in a simulated pod. It closes stream when it returns.
+func (r *Runtime) PortForward(ctx context.Context, uid types.UID, port int32, stream io.ReadWriteCloser) error {
+	defer stream.Close()
+	r.mu.Lock()
+	_, ok := r.pods[uid]
+	r.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("pod %s: no sandbox", uid)
+	}
+	if r.dial == nil {
+		return fmt.Errorf("pod %s: nothing listens on port %d in a simulated pod", uid, port)
+	}
+	conn, err := r.dial(ctx, port)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// The client's end closing half-closes the connection; the pod's end closing ends the
+	// forwarding, whatever the client still sends (kubectl waits for the end of the data stream
+	// and of the error stream before it closes its own).
+	go func() {
+		_, _ = io.Copy(conn, stream)
+		if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(stream, conn)
+		done <- err
+	}()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case err := <-done:
+		return err
+	}
 }
 
 // Stats implements kubelet.Runtime from the memory-mib and cpu-millicores annotations.

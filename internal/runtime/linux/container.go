@@ -316,6 +316,20 @@ func (r *Runtime) Logs(ctx context.Context, uid types.UID, id string, since time
 	return shim.ReadLogs(st.LogPath, since, w)
 }
 
+// ContainerLogPath returns the path of the container's current CRI log file, for the kubelet's
+// streaming server (which reads it with tail, timestamps and follow).
+func (r *Runtime) ContainerLogPath(ctx context.Context, uid types.UID, id string) (string, error) {
+	p, err := r.pod(uid)
+	if err != nil {
+		return "", err
+	}
+	st, err := p.client.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return st.LogPath, nil
+}
+
 // PortForward connects stream to port on the pod's loopback, dialled from inside its network
 // namespace. It closes stream when it returns.
 func (r *Runtime) PortForward(ctx context.Context, uid types.UID, port int32, stream io.ReadWriteCloser) error {
@@ -333,32 +347,25 @@ func (r *Runtime) PortForward(ctx context.Context, uid types.UID, port int32, st
 		return fmt.Errorf("port forward to pod %s port %d: %w", p.meta.Name, port, err)
 	}
 	defer conn.Close()
-	errc := make(chan error, 2)
+	// The client's end closing half-closes the connection to the pod; the pod's end closing ends
+	// the forwarding (kubectl waits for the end of the data and error streams before it closes
+	// its own, so waiting for both directions would wait for each other).
 	go func() {
-		_, err := io.Copy(conn, stream)
+		_, _ = io.Copy(conn, stream)
 		if tc, ok := conn.(*net.TCPConn); ok {
 			tc.CloseWrite()
 		}
-		errc <- err
 	}()
+	done := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(stream, conn)
-		errc <- err
+		done <- err
 	}()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case err := <-errc:
-		if err != nil {
-			return err
-		}
-		// One direction is done; the other ends when its source does.
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-errc:
-			return err
-		}
+	case err := <-done:
+		return err
 	}
 }
 
