@@ -43,11 +43,7 @@ func TestBuildEveryGroup(t *testing.T) {
 	}
 	took := time.Since(start)
 	t.Logf("Build of %d resources in %d group-versions: %v (first Build in this process includes parsing the merge schemas)", len(resources), len(d.Paths()), took)
-	// BenchmarkBuildEveryGroup measures it properly; this only catches a
-	// gross regression without failing on a busy shared machine.
-	if took > 2*time.Second {
-		t.Errorf("Build took %v", took)
-	}
+	// BenchmarkBuildEveryGroup measures it; a test asserts no timing.
 	if len(d.Paths()) < 40 {
 		t.Errorf("only %d group-versions", len(d.Paths()))
 	}
