@@ -6,6 +6,10 @@
 //
 //	schedbench --kubeconfig K --nodes 5000 setup
 //	schedbench --kubeconfig K --pods 10000 --workload plain run
+//	schedbench --kubeconfig K --nodes 5000 --pods-per-node 30 --node-prefix sim- place
+//
+// place skips the scheduler: it creates pods already bound (spec.nodeName) to the nodes of
+// `skiff simulate`, then waits until every one is Running, for measuring the node agents.
 //
 // Workloads: plain (100m CPU, 128Mi each), antiaffinity (required pod anti-affinity on
 // kubernetes.io/hostname among pods of one group of 100, so groups spread over nodes), spread
@@ -38,6 +42,8 @@ func main() {
 	namespace := flag.String("namespace", "bench", "namespace of the pods")
 	workers := flag.Int("workers", 64, "concurrent creates")
 	timeout := flag.Duration("timeout", 30*time.Minute, "give up after")
+	nodePrefix := flag.String("node-prefix", "sim-", "names of the nodes pods are placed on (place)")
+	perNode := flag.Int("pods-per-node", 30, "pods placed on each node (place)")
 	flag.Parse()
 	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
 	if err != nil {
@@ -52,8 +58,10 @@ func main() {
 		setup(ctx, client, *nodes, *workers)
 	case "run":
 		run(ctx, client, *namespace, *workload, *pods, *workers)
+	case "place":
+		place(ctx, client, *namespace, *nodePrefix, *nodes, *perNode, *workers)
 	default:
-		fail(fmt.Errorf("usage: schedbench [flags] setup|run"))
+		fail(fmt.Errorf("usage: schedbench [flags] setup|run|place"))
 	}
 }
 
@@ -208,4 +216,52 @@ func run(ctx context.Context, c kubernetes.Interface, ns, workload string, n, wo
 	fmt.Printf("workload=%s pods=%d created-in=%s all-bound-in=%s throughput=%.0f pods/s latency p50=%s p99=%s max=%s\n",
 		workload, n, createdAll.Round(time.Millisecond), total.Round(time.Millisecond), float64(n)/total.Seconds(),
 		lat[n/2].Round(time.Millisecond), lat[n*99/100].Round(time.Millisecond), lat[n-1].Round(time.Millisecond))
+}
+
+// place creates perNode pods bound to each of nodes nodes named prefix<i>, then waits until all
+// are Running.
+func place(ctx context.Context, c kubernetes.Interface, ns, prefix string, nodes, perNode, workers int) {
+	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		fail(err)
+	}
+	n := nodes * perNode
+	w, err := c.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		fail(err)
+	}
+	running := map[string]bool{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok || p.Status.Phase != corev1.PodRunning {
+				continue
+			}
+			running[p.Name] = true
+			if len(running) == n {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	err = parallel(n, workers, func(i int) error {
+		p := podFor("plain", i)
+		p.Spec.NodeName = fmt.Sprintf("%s%d", prefix, i%nodes)
+		p.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")}
+		_, err := c.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		fail(err)
+	}
+	created := time.Since(start)
+	select {
+	case <-done:
+	case <-ctx.Done():
+		fmt.Printf("timed out: %d of %d pods running\n", len(running), n)
+		os.Exit(1)
+	}
+	w.Stop()
+	fmt.Printf("placed %d pods on %d nodes: created in %s, all Running after %s\n", n, nodes, created.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }
