@@ -233,6 +233,15 @@ func (c *cluster) startAgent() {
 		NodeIP: nodeIP, ShimPath: c.shim, VolumeResync: 2 * time.Second})
 	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+string(cfg))
+	if bin := os.Getenv("SKIFF_BIN"); bin != "" {
+		// The real `skiff agent` (with skiff-shim beside it), for measurements.
+		tokenFile := filepath.Join(c.t.TempDir(), "token")
+		if err := os.WriteFile(tokenFile, []byte(c.srv.Token.String()), 0o600); err != nil {
+			c.t.Fatal(err)
+		}
+		cmd = exec.Command(bin, "agent", "--server", c.srv.URL, "--token-file", tokenFile, "--data-dir", c.dataDir,
+			"--node-name", c.node, "--node-ip", nodeIP)
+	}
 	c.agentLog = &bytes.Buffer{}
 	w := &lockedWriter{mu: &c.logMu, w: c.agentLog}
 	cmd.Stdout, cmd.Stderr = w, w
