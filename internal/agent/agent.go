@@ -215,7 +215,7 @@ func Start(ctx context.Context, cfg Config) (_ *Agent, err error) {
 	}
 	a.startServing(runCtx)
 	a.goRun(func() { a.collectImages(runCtx) })
-	log.Info("skiff agent ready", "server", cfg.Server, "podCIDRs", a.podCIDRs, "node-ip", cfg.NodeIP,
+	log.Info("skiff agent ready", "server", cfg.Server, "podCIDRs", a.podCIDRs, "node-ip", a.cfg.NodeIP,
 		"data-dir", cfg.DataDir, "startup", time.Since(begin).Round(time.Millisecond))
 	return a, nil
 }

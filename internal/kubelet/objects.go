@@ -51,9 +51,10 @@ type objectCache struct {
 	log     *slog.Logger
 	changed func(pods []types.UID)
 
-	mu    sync.Mutex
-	items map[objectKey]*objectItem
-	pods  map[types.UID]map[objectKey]bool
+	mu      sync.Mutex
+	items   map[objectKey]*objectItem
+	pods    map[types.UID]map[objectKey]bool
+	stopped bool
 }
 
 type objectItem struct {
@@ -133,6 +134,9 @@ func (c *objectCache) register(pod *corev1.Pod) {
 	want := podObjects(pod)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.stopped {
+		return
+	}
 	have := c.pods[pod.UID]
 	for k := range have {
 		if !want[k] {
@@ -182,6 +186,7 @@ func (c *objectCache) stop() {
 	items := c.items
 	c.items = map[objectKey]*objectItem{}
 	c.pods = map[types.UID]map[objectKey]bool{}
+	c.stopped = true
 	c.mu.Unlock()
 	for _, it := range items {
 		it.cancel()
