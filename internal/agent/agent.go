@@ -6,12 +6,14 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -163,6 +165,7 @@ type Agent struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	shutOnce sync.Once
+	ready    atomic.Bool
 	stopped  chan struct{}
 }
 
@@ -215,6 +218,7 @@ func Start(ctx context.Context, cfg Config) (_ *Agent, err error) {
 	}
 	a.startServing(runCtx)
 	a.goRun(func() { a.collectImages(runCtx) })
+	a.ready.Store(true)
 	log.Info("skiff agent ready", "server", cfg.Server, "podCIDRs", a.podCIDRs, "node-ip", a.cfg.NodeIP,
 		"data-dir", cfg.DataDir, "startup", time.Since(begin).Round(time.Millisecond))
 	return a, nil
@@ -243,7 +247,9 @@ func (a *Agent) stop() {
 	if a.store != nil {
 		a.store.Close()
 	}
-	a.log.Info("agent stopped; pods keep running")
+	if a.ready.Load() {
+		a.log.Info("agent stopped; pods keep running")
+	}
 	close(a.stopped)
 }
 
@@ -419,6 +425,9 @@ func (a *Agent) startRuntime() error {
 		ResolvConfPath: cfg.ResolvConf,
 		Log:            a.log.With("component", "runtime"),
 	})
+	if errors.Is(err, fs.ErrNotExist) && strings.Contains(err.Error(), "shim") {
+		return fmt.Errorf("%w (build skiff-shim beside skiff: go build -o bin/ ./cmd/...)", err)
+	}
 	if err != nil {
 		return err
 	}
