@@ -15,6 +15,7 @@ import (
 	"github.com/vishvananda/netlink"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -137,10 +138,17 @@ func TestAgent(t *testing.T) {
 		{Name: "MESSAGE", Value: "$(GREETING) from $(MY_POD_IP)"},
 	}
 	web.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{Prefix: "CFG_", ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}
-	web.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "creds", MountPath: "/etc/creds", ReadOnly: true}, {Name: "cfg", MountPath: "/etc/cfg"}}
+	hostDir := filepath.Join(t.TempDir(), "host", "made")
+	web.Labels = map[string]string{"app": "web"}
+	web.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "creds", MountPath: "/etc/creds", ReadOnly: true}, {Name: "cfg", MountPath: "/etc/cfg"},
+		{Name: "scratch", MountPath: "/scratch"}, {Name: "host", MountPath: "/host"}, {Name: "info", MountPath: "/etc/podinfo"}}
 	web.Spec.Volumes = []corev1.Volume{
 		{Name: "creds", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "creds"}}},
 		{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}},
+		{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: ptr.To(resource.MustParse("16Mi"))}}},
+		{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hostDir, Type: ptr.To(corev1.HostPathDirectoryOrCreate)}}},
+		{Name: "info", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{
+			{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}}}}}},
 	}
 	start := time.Now()
 	c.createPod(web)
@@ -169,6 +177,15 @@ func TestAgent(t *testing.T) {
 	}
 	if got, err := httpGet(base + "/file?path=/var/run/secrets/kubernetes.io/serviceaccount/token"); err != nil || strings.Count(got, ".") != 2 {
 		t.Errorf("service account token: %q, %v", got, err)
+	}
+	if mounts, err := httpGet(base + "/file?path=/proc/mounts"); err != nil || !strings.Contains(mounts, "/scratch tmpfs") || !strings.Contains(mounts, "size=16384k") {
+		t.Errorf("the memory emptyDir is not a 16 MiB tmpfs in the container (%v):\n%s", err, mounts)
+	}
+	if fi, err := os.Stat(hostDir); err != nil || !fi.IsDir() {
+		t.Errorf("hostPath DirectoryOrCreate did not make %s: %v", hostDir, err)
+	}
+	if got, err := httpGet(base + "/file?path=/etc/podinfo/labels"); err != nil || got != `app="web"` {
+		t.Errorf("downward API labels: %q, %v", got, err)
 	}
 	// The secret volume is a tmpfs: secrets never reach the disk.
 	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); !strings.Contains(string(mounts), filepath.Join(c.dataDir, "pods", string(p.UID), "volumes", "creds")+" ") {
