@@ -1,6 +1,7 @@
-// Command skiff is the single binary of skiff: `skiff server` runs a control plane,
-// `skiff image` manages the node's image store, `skiff version` prints versions. See
-// DESIGN.md §1 for the command-line contract.
+// Command skiff is the single binary of skiff: `skiff server` runs a control plane (and a node
+// on the same machine), `skiff agent` runs a node that joins it, `skiff image` manages the
+// node's image store, `skiff version` prints versions. See DESIGN.md §1 for the command-line
+// contract.
 package main
 
 import (
@@ -31,7 +32,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newServerCommand(), newVersionCommand(), newSecretsEncryptCommand(), newSimulateCommand(), newImageCommand(), newSchedulerCommand())
+	root.AddCommand(newServerCommand(), newAgentCommand(), newVersionCommand(), newSecretsEncryptCommand(), newSimulateCommand(), newImageCommand(), newSchedulerCommand())
 	return root
 }
 
@@ -51,7 +52,7 @@ func newServerCommand() *cobra.Command {
 	cfg := server.DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run a control plane: embedded etcd, API server, scheduler and controllers",
+		Short: "Run a control plane (embedded etcd, API server, scheduler and controllers) and a node on this machine",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -69,6 +70,9 @@ func newServerCommand() *cobra.Command {
 	f.StringSliceVar(&cfg.TLSSANs, "tls-san", nil, "extra name or IP for the serving certificate (repeatable)")
 	f.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "name of this machine's node (default: the hostname)")
 	f.BoolVar(&cfg.DisableAgent, "disable-agent", cfg.DisableAgent, "do not run a node agent on this machine")
+	f.StringVar(&cfg.AgentDataDir, "agent-data-dir", "", "data dir of the local node agent (default <data-dir>/agent)")
+	f.StringVar(&cfg.NodeIP, "node-ip", "", "InternalIP of the local node (default: --advertise-address, else the address of the interface with the default route)")
+	f.StringVar(&cfg.ResolvConf, "resolv-conf", "", "resolver configuration the local node's pods get a copy of (default /etc/resolv.conf)")
 	f.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "external etcd endpoints (default: embedded etcd)")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", cfg.ClusterCIDR, "pod network CIDR")
 	f.IntVar(&cfg.NodeCIDRMaskSize, "node-cidr-mask-size", cfg.NodeCIDRMaskSize, "prefix length of each node's pod CIDR")

@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/tls"
-	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"os"
@@ -102,37 +98,13 @@ func simulateClientConfig(server, tokenFile, kubeconfig, caFile string) (*rest.C
 		if caPEM, err = os.ReadFile(caFile); err != nil {
 			return nil, err
 		}
-		if hashPEM(caPEM) != tok.CAHash {
+		if pki.HashPEM(caPEM) != tok.CAHash {
 			return nil, fmt.Errorf("%s does not match the CA hash in the token", caFile)
 		}
-	} else if caPEM, err = caFromHandshake(server, tok.CAHash); err != nil {
-		return nil, err
+	} else if caPEM, err = pki.ServerCA(context.Background(), server, tok); err != nil {
+		return nil, fmt.Errorf("%w; pass its CA with --ca-file (data-dir/pki) or use --kubeconfig", err)
 	}
 	return &rest.Config{Host: server, BearerToken: tok.String(), TLSClientConfig: rest.TLSClientConfig{CAData: caPEM}}, nil
-}
-
-func hashPEM(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// caFromHandshake looks for the certificate matching the token's CA hash in the chain the server
-// presents, before anything (the token included) is sent to it.
-func caFromHandshake(server, hash string) ([]byte, error) {
-	host := strings.TrimPrefix(strings.TrimPrefix(server, "https://"), "http://")
-	host = strings.TrimSuffix(host, "/")
-	conn, err := tls.Dial("tcp", host, &tls.Config{InsecureSkipVerify: true})
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", server, err)
-	}
-	defer conn.Close()
-	for _, c := range conn.ConnectionState().PeerCertificates {
-		p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-		if hashPEM(p) == hash {
-			return p, nil
-		}
-	}
-	return nil, fmt.Errorf("server %s does not present the CA of the join token; pass its CA with --ca-file (data-dir/pki) or use --kubeconfig", server)
 }
 
 func parseLabels(s string) (map[string]string, error) {

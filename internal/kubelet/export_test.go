@@ -45,6 +45,9 @@ func (n *TestNode) schedule(k workKey, at time.Time) {
 	}
 }
 
+// Stop stops the kubelet (its watches of ConfigMaps and Secrets).
+func (n *TestNode) Stop() { n.KL.stop() }
+
 // RunUntil runs every work item due up to t, then sets the clock to t.
 func (n *TestNode) RunUntil(t time.Time) {
 	for {

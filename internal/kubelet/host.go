@@ -29,7 +29,10 @@ type HostOptions struct {
 	PodFieldSelector string
 	// NodeFieldSelector selects the Nodes watched ("metadata.name=NAME" for one; empty: all).
 	NodeFieldSelector string
-	Log               *slog.Logger
+	// WatchServices keeps every Service in an informer, for the Service environment
+	// variables of kubelets with Config.Environment.
+	WatchServices bool
+	Log           *slog.Logger
 }
 
 // Host runs kubelets: it owns what they share, where upstream's kubelet has one of each: the
@@ -47,6 +50,9 @@ type Host struct {
 	factory     informers.SharedInformerFactory
 	nodeFactory informers.SharedInformerFactory
 	pods        cache.SharedIndexInformer
+	// svcFactory and services are set with HostOptions.WatchServices.
+	svcFactory informers.SharedInformerFactory
+	services   cache.SharedIndexInformer
 
 	mu       sync.RWMutex
 	kubelets map[string]*Kubelet
@@ -97,6 +103,10 @@ func NewHost(client kubernetes.Interface, opts HostOptions) *Host {
 			}
 		},
 	})
+	if opts.WatchServices {
+		h.svcFactory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(strip))
+		h.services = h.svcFactory.Core().V1().Services().Informer()
+	}
 	nodes := h.nodeFactory.Core().V1().Nodes().Informer()
 	_, _ = nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { h.nodeChanged(obj.(*corev1.Node)) },
@@ -136,6 +146,9 @@ func (h *Host) schedule(k workKey, at time.Time) {
 func (h *Host) AddNode(cfg Config, rt Runtime) *Kubelet {
 	rec := h.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "kubelet", Host: cfg.NodeName})
 	kl := newKubelet(cfg, h.client, rt, h.clock, rec, h, h.log)
+	if h.services != nil {
+		kl.services = h.listServices
+	}
 	h.mu.Lock()
 	h.kubelets[cfg.NodeName] = kl
 	started := h.started
@@ -160,6 +173,21 @@ func (h *Host) startKubelet(kl *Kubelet) {
 	for _, o := range objs {
 		kl.HandlePod(o.(*corev1.Pod))
 	}
+	// Every pod of the node is known now: what the runtime has beyond them is left over.
+	kl.startHousekeeping()
+}
+
+// listServices returns every Service, and whether the informer has listed them yet.
+func (h *Host) listServices() ([]*corev1.Service, bool) {
+	if !h.services.HasSynced() {
+		return nil, false
+	}
+	objs := h.services.GetStore().List()
+	out := make([]*corev1.Service, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o.(*corev1.Service))
+	}
+	return out, true
 }
 
 // RemoveNode stops the kubelet of node: no more heartbeats or status, as if the machine
@@ -180,6 +208,9 @@ func (h *Host) Run(ctx context.Context) error {
 	defer h.broadcaster.Shutdown()
 	h.factory.Start(ctx.Done())
 	h.nodeFactory.Start(ctx.Done())
+	if h.svcFactory != nil {
+		h.svcFactory.Start(ctx.Done())
+	}
 	h.factory.WaitForCacheSync(ctx.Done())
 	h.nodeFactory.WaitForCacheSync(ctx.Done())
 	h.mu.Lock()
@@ -217,5 +248,8 @@ func (h *Host) Run(ctx context.Context) error {
 	wg.Wait()
 	h.factory.Shutdown()
 	h.nodeFactory.Shutdown()
+	if h.svcFactory != nil {
+		h.svcFactory.Shutdown()
+	}
 	return nil
 }

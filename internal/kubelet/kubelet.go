@@ -62,6 +62,28 @@ type Config struct {
 	KubeletPort int32
 	// PodCIDRs is used until the Node has spec.podCIDRs (tests set it; nodeipam sets the Node's).
 	PodCIDRs []string
+
+	// The fields below are for nodes that run real containers; simulated nodes leave them
+	// unset.
+
+	// PodsDir, if set, is where the kubelet prepares pods' volumes (see VolumeDir); empty: no
+	// volume is prepared.
+	PodsDir string
+	// Environment makes the kubelet resolve each container's env and envFrom to literal values
+	// (ConfigMaps, Secrets, the downward API, resources, Service variables) and expand $(VAR)
+	// in its command and args before CreateContainer, reading the ConfigMaps and Secrets its
+	// pods use and their imagePullSecrets. Simulated nodes, which may not read them, leave it
+	// off and pass containers as they are.
+	Environment bool
+	// VolumeResync is how often ConfigMap, Secret, downward API and projected volumes are
+	// compared with their sources besides the watches that update them (default 60s).
+	VolumeResync time.Duration
+	// SystemInfo, when its MachineID is set, is the node's status.nodeInfo (the versions,
+	// OS and architecture fields are filled from the fields above).
+	SystemInfo corev1.NodeSystemInfo
+	// ReadyCheck, if set, says why the node is not ready (nil: it is); the Ready condition
+	// is False with reason KubeletNotReady and that message until it returns nil.
+	ReadyCheck func() error
 }
 
 func (c *Config) setDefaults() {
@@ -80,16 +102,24 @@ func (c *Config) setDefaults() {
 	if c.EphemeralStorage.IsZero() {
 		c.EphemeralStorage = resource.MustParse("100Gi")
 	}
+	if c.VolumeResync == 0 {
+		c.VolumeResync = time.Minute
+	}
 }
 
 // workKind says what a work item does.
 type workKind uint8
 
 const (
-	workNode   workKind = iota // register, renew the Lease, report the node status
-	workPod                    // sync one pod
-	workStatus                 // send one pod's status, then delete it if it is finished
+	workNode         workKind = iota // register, renew the Lease, report the node status
+	workPod                          // sync one pod
+	workStatus                       // send one pod's status, then delete it if it is finished
+	workHousekeeping                 // remove sandboxes and volumes of pods that are gone
 )
+
+// housekeepingPeriod is how often the kubelet looks for sandboxes and volume directories of
+// pods it no longer knows.
+const housekeepingPeriod = 10 * time.Second
 
 // workKey is one unit of work; the Host runs each key at most once at a time.
 type workKey struct {
@@ -120,6 +150,12 @@ type Kubelet struct {
 
 	// stagger spreads the nodes' heartbeats over the renew interval.
 	stagger time.Duration
+
+	// Set for nodes that run real containers (Config.Environment, Config.PodsDir).
+	objects  *objectCache
+	tokens   *tokenManager
+	volumes  *volumeManager
+	services func() ([]*corev1.Service, bool)
 
 	mu       sync.Mutex
 	node     *corev1.Node // latest seen: informer or our own writes
@@ -153,6 +189,18 @@ func newKubelet(cfg Config, client kubernetes.Interface, rt Runtime, clk clock.C
 			kl.hostIPs = append(kl.hostIPs, corev1.HostIP{IP: a.Address})
 		}
 	}
+	if cfg.Environment || cfg.PodsDir != "" {
+		kl.objects = newObjectCache(client, log, func(uids []types.UID) {
+			now := kl.clock.Now()
+			for _, uid := range uids {
+				kl.sched.schedule(workKey{kl: kl, kind: workPod, uid: uid}, now)
+			}
+		})
+		kl.tokens = newTokenManager(client, clk)
+	}
+	if cfg.PodsDir != "" {
+		kl.volumes = newVolumeManager(cfg.PodsDir, func() int64 { return kl.cfg.Memory.Value() })
+	}
 	rt.SetEventHandler(func(uid types.UID, at time.Time) {
 		// Remember changes announced for later: a wake-up may be replaced by an earlier one,
 		// and the worker re-derives the rest from its state.
@@ -184,6 +232,8 @@ func (kl *Kubelet) process(ctx context.Context, k workKey) {
 		kl.syncPod(ctx, k.uid)
 	case workStatus:
 		kl.syncStatus(ctx, k.uid)
+	case workHousekeeping:
+		kl.housekeeping(ctx)
 	}
 }
 
@@ -198,6 +248,21 @@ func (kl *Kubelet) stop() {
 	kl.mu.Lock()
 	kl.stopped = true
 	kl.mu.Unlock()
+	if kl.objects != nil {
+		kl.objects.stop()
+	}
+}
+
+// UpdateNodeStatus has the node's status computed and reported now (after ReadyCheck's answer
+// changed, say) rather than at the next heartbeat.
+func (kl *Kubelet) UpdateNodeStatus() {
+	kl.sched.schedule(workKey{kl: kl, kind: workNode}, kl.clock.Now())
+}
+
+// VolumePath returns the host path of pod's volume name (see VolumePath); the runtime mounts
+// it into containers.
+func (kl *Kubelet) VolumePath(pod *corev1.Pod, name string) (string, error) {
+	return VolumePath(kl.cfg.PodsDir, pod, name)
 }
 
 // setNode records the latest Node seen and reacts to a new podCIDR.

@@ -20,6 +20,7 @@ import (
 const (
 	reasonKubeletReady       = "KubeletReady"
 	messageKubeletReady      = "kubelet is posting ready status"
+	reasonKubeletNotReady    = "KubeletNotReady"
 	reasonSufficientMemory   = "KubeletHasSufficientMemory"
 	messageSufficientMemory  = "kubelet has sufficient memory available"
 	reasonNoDiskPressure     = "KubeletHasNoDiskPressure"
@@ -81,6 +82,24 @@ func (kl *Kubelet) nodeStatus(old *corev1.NodeStatus, now time.Time) *corev1.Nod
 		}
 		return nc
 	}
+	ready := cond(corev1.NodeReady, corev1.ConditionTrue, reasonKubeletReady, messageKubeletReady)
+	if c.ReadyCheck != nil {
+		if err := c.ReadyCheck(); err != nil {
+			ready = cond(corev1.NodeReady, corev1.ConditionFalse, reasonKubeletNotReady, err.Error())
+		}
+	}
+	info := corev1.NodeSystemInfo{
+		MachineID:     c.NodeName,
+		SystemUUID:    c.NodeName,
+		BootID:        c.NodeName,
+		KernelVersion: "skiff-simulated",
+		OSImage:       "skiff",
+	}
+	if c.SystemInfo.MachineID != "" {
+		info = c.SystemInfo
+	}
+	info.ContainerRuntimeVersion, info.KubeletVersion = c.RuntimeVersion, c.KubeletVersion
+	info.OperatingSystem, info.Architecture = c.OS, c.Arch
 	return &corev1.NodeStatus{
 		Capacity:    capacity,
 		Allocatable: capacity.DeepCopy(),
@@ -88,21 +107,11 @@ func (kl *Kubelet) nodeStatus(old *corev1.NodeStatus, now time.Time) *corev1.Nod
 			cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, reasonSufficientMemory, messageSufficientMemory),
 			cond(corev1.NodeDiskPressure, corev1.ConditionFalse, reasonNoDiskPressure, messageNoDiskPressure),
 			cond(corev1.NodePIDPressure, corev1.ConditionFalse, reasonSufficientPID, messageSufficientPID),
-			cond(corev1.NodeReady, corev1.ConditionTrue, reasonKubeletReady, messageKubeletReady),
+			ready,
 		},
 		Addresses:       append([]corev1.NodeAddress(nil), c.Addresses...),
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: c.KubeletPort}},
-		NodeInfo: corev1.NodeSystemInfo{
-			MachineID:               c.NodeName,
-			SystemUUID:              c.NodeName,
-			BootID:                  c.NodeName,
-			KernelVersion:           "skiff-simulated",
-			OSImage:                 "skiff",
-			ContainerRuntimeVersion: c.RuntimeVersion,
-			KubeletVersion:          c.KubeletVersion,
-			OperatingSystem:         c.OS,
-			Architecture:            c.Arch,
-		},
+		NodeInfo:        info,
 	}
 }
 

@@ -93,7 +93,7 @@ func (kl *Kubelet) runProbes(ctx context.Context, w *podWorker, pod *corev1.Pod,
 		}
 		st.next = now.Add(period)
 		wake.at(st.next)
-		ok, output := kl.probe(ctx, pod, c, cur, kind, p, timeout)
+		ok, output := kl.probe(ctx, w, pod, c, cur, kind, p, timeout)
 		if ok {
 			st.successes++
 			st.failures = 0
@@ -152,8 +152,10 @@ func (kl *Kubelet) stopFailed(ctx context.Context, cs *containerState, pod *core
 }
 
 // probe runs one probe: the runtime simulates it, or runs exec probes, or the network prober
-// runs HTTP, TCP and gRPC probes against the pod's IP.
-func (kl *Kubelet) probe(ctx context.Context, pod *corev1.Pod, c *corev1.Container, cur *Container, kind int, p *corev1.Probe, timeout time.Duration) (bool, string) {
+// runs HTTP, TCP and gRPC probes from the node against the pod's IP, the address of its
+// network namespace (on the node's bridge, or the node's own for hostNetwork pods), as
+// upstream's kubelet does.
+func (kl *Kubelet) probe(ctx context.Context, w *podWorker, pod *corev1.Pod, c *corev1.Container, cur *Container, kind int, p *corev1.Probe, timeout time.Duration) (bool, string) {
 	if sim, ok := kl.runtime.(ProbeSimulator); ok {
 		return sim.SimulateProbe(pod.UID, cur.ID, probeNames[kind])
 	}
@@ -170,9 +172,15 @@ func (kl *Kubelet) probe(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 		}
 		return true, ""
 	}
+	// The sandbox's IP, known before the API has the pod's status.
 	ip := ""
-	if len(pod.Status.PodIPs) > 0 {
+	if len(w.ips) > 0 {
+		ip = w.ips[0]
+	} else if len(pod.Status.PodIPs) > 0 {
 		ip = pod.Status.PodIPs[0].IP
+	}
+	if ip == "" && (p.HTTPGet != nil && p.HTTPGet.Host == "" || p.TCPSocket != nil && p.TCPSocket.Host == "" || p.GRPC != nil) {
+		return false, "the pod has no IP address"
 	}
 	return kl.prober.probe(ctx, p, ip, c)
 }

@@ -66,6 +66,11 @@ type podWorker struct {
 	containers      map[string]*containerState
 	// final is the last container list, kept once the sandbox is removed.
 	final []Container
+	// volumesReady: every volume was set up once; volumeRetry is the back-off of failed
+	// set-ups; cleaned: the volumes are torn down and the pod's objects released.
+	volumesReady bool
+	volumeRetry  time.Duration
+	cleaned      bool
 
 	// Owned by the status item.
 	sent *corev1.PodStatus
@@ -135,7 +140,7 @@ func (kl *Kubelet) syncPod(ctx context.Context, uid types.UID) {
 	w.mu.Lock()
 	changed := w.status == nil || !podStatusEqual(w.status, status)
 	w.status = status
-	w.finished = w.terminalPhase != "" && !w.sandboxReady
+	w.finished = w.terminalPhase != "" && !w.sandboxReady && w.cleaned
 	w.mu.Unlock()
 	if changed || (pod.DeletionTimestamp != nil && w.terminalPhase != "") {
 		kl.sched.schedule(workKey{kl: kl, kind: workStatus, uid: uid}, now)
@@ -150,6 +155,8 @@ func (kl *Kubelet) forget(ctx context.Context, w *podWorker) {
 	if err := kl.runtime.RemoveSandbox(ctx, w.uid); err != nil {
 		kl.log.Warn("remove sandbox", "pod", w.uid, "err", err)
 	}
+	// Housekeeping retries what is left.
+	kl.cleanupPod(w.uid)
 	kl.mu.Lock()
 	delete(kl.workers, w.uid)
 	kl.mu.Unlock()
@@ -193,6 +200,11 @@ func (kl *Kubelet) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod, no
 		w.mu.Unlock()
 	}
 	if w.rejected || (w.terminalPhase != "" && !w.sandboxReady) {
+		if !w.cleaned {
+			if w.cleaned = kl.cleanupPod(pod.UID); !w.cleaned {
+				wake.at(now.Add(time.Second))
+			}
+		}
 		return w.final
 	}
 	if w.startTime == nil {
@@ -227,6 +239,14 @@ func (kl *Kubelet) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod, no
 			w.sandboxReady = false
 			w.final = ctrs
 		}
+		if !w.cleaned {
+			if w.cleaned = kl.cleanupPod(pod.UID); !w.cleaned {
+				wake.at(now.Add(time.Second))
+			}
+		}
+		return ctrs
+	}
+	if !kl.prepareVolumes(ctx, w, pod, now, wake) {
 		return ctrs
 	}
 	if !w.sandboxReady {
@@ -438,7 +458,11 @@ func (kl *Kubelet) startContainer(ctx context.Context, w *podWorker, pod *corev1
 		cs.waitingReason, cs.waitingMessage = ReasonErrImagePull, err.Error()
 		return
 	}
-	id, err := kl.runtime.CreateContainer(ctx, pod, c, init, attempt)
+	spec, err := kl.containerSpec(ctx, w, pod, c)
+	var id string
+	if err == nil {
+		id, err = kl.runtime.CreateContainer(ctx, pod, spec, init, attempt)
+	}
 	if err != nil {
 		kl.recorder.Eventf(ref, corev1.EventTypeWarning, eventFailed, "Error: %v", err)
 		cs.waitingReason, cs.waitingMessage = ReasonCreateContainerError, err.Error()
@@ -489,7 +513,7 @@ func (kl *Kubelet) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.C
 	}
 	kl.recorder.Eventf(ref, corev1.EventTypeNormal, eventPulling, "Pulling image %q", c.Image)
 	start := kl.clock.Now()
-	size, err := kl.runtime.PullImage(ctx, c.Image, nil)
+	size, err := kl.runtime.PullImage(ctx, c.Image, kl.pullSecrets(ctx, pod))
 	if err != nil {
 		kl.recorder.Eventf(ref, corev1.EventTypeWarning, eventFailed, "Failed to pull image %q: %v", c.Image, err)
 		return err

@@ -14,6 +14,12 @@ type Config struct {
 	TLSSANs          []string
 	NodeName         string
 	DisableAgent     bool
+	// AgentDataDir is the local agent's data dir (default <DataDir>/agent); NodeIP its node's
+	// InternalIP (default AdvertiseAddress, else detected); ResolvConf the resolver
+	// configuration its pods copy.
+	AgentDataDir     string
+	NodeIP           string
+	ResolvConf       string
 	EtcdServers      []string
 	ClusterCIDR      string
 	NodeCIDRMaskSize int

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 
+	"github.com/skiff-project/skiff/internal/agent"
 	"github.com/skiff-project/skiff/internal/allocator"
 	"github.com/skiff-project/skiff/internal/apiserver"
 	"github.com/skiff-project/skiff/internal/apiserver/admission/limitranger"
@@ -379,6 +380,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	})
 	s := &Server{Config: cfg, Registry: reg, API: api, URL: url, AdminKubeconfig: kubeconfig, Token: token, CAPEM: ca.CertPEM, Etcd: client, Feed: feed, log: log, stopped: stopped}
 	log.Info("skiff server ready", "url", url, "kubeconfig", kubeconfig, "token", cfg.path("token"), "startup", time.Since(begin).Round(time.Millisecond))
+	if cfg.DisableAgent {
+		log.Info("local node agent disabled")
+	} else {
+		// The node stops first on shutdown, while the API is there for it.
+		waitAgent := startLocalAgent(ctx, cfg, url, token, log)
+		teardown = append(teardown, waitAgent)
+	}
 	return s, nil
 }
 
@@ -403,6 +411,48 @@ func loadKubeletClient(ca *pki.CA, tlsDir string) (*apiserver.KubeletClient, err
 	return &apiserver.KubeletClient{TLS: &tls.Config{
 		RootCAs: roots, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, CipherSuites: pki.CipherSuites,
 	}}, nil
+}
+
+// startLocalAgent runs this machine's node in the background: it joins through its own URL with
+// the join token, as any agent does. A machine that cannot run containers keeps its control
+// plane: the failure is logged and the cluster runs without this node. It returns a function
+// that stops the agent and waits for it.
+func startLocalAgent(ctx context.Context, cfg Config, url string, token pki.Token, log *slog.Logger) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	dataDir := cfg.AgentDataDir
+	if dataDir == "" {
+		dataDir = cfg.path("agent")
+	}
+	nodeIP := cfg.NodeIP
+	if nodeIP == "" && net.ParseIP(cfg.AdvertiseAddress) != nil {
+		nodeIP = cfg.AdvertiseAddress
+	}
+	acfg := agent.Config{
+		Server: url, Token: token.String(), DataDir: dataDir, NodeName: cfg.NodeName, NodeIP: nodeIP,
+		ResolvConf: cfg.ResolvConf, ClusterCIDRs: []string{cfg.ClusterCIDR}, ServiceCIDRs: []string{cfg.ServiceCIDR},
+		Log: log.With("component", "agent"),
+	}
+	log.Info("starting the local node agent", "node", cfg.NodeName, "data-dir", dataDir)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a, err := agent.Start(ctx, acfg)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("the local node agent could not start; the control plane runs without a node on this machine", "err", err)
+			}
+			return
+		}
+		a.Wait()
+	}()
+	return func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			log.Warn("the local node agent did not stop within 10s")
+		}
+	}
 }
 
 func tables(gk schema.GroupKind, items []runtime.Object, now time.Time, includeObject string, noHeaders bool) (*metav1.Table, error) {

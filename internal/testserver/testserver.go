@@ -82,6 +82,8 @@ func StartServer(opts Options) (*Server, error) {
 	cfg.DisableControllers = opts.DisableControllers
 	cfg.NodeName = "test-node"
 	cfg.UnsafeNoFsync = true
+	// Tests that want a node start an agent of their own (internal/agent's tests do).
+	cfg.DisableAgent = true
 	if opts.Configure != nil {
 		opts.Configure(&cfg)
 	}

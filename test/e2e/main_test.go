@@ -19,7 +19,8 @@ import (
 	"time"
 )
 
-// skiffBin is the binary under test: $SKIFF_BIN, or one built from this repository.
+// skiffBin is the binary under test: $SKIFF_BIN (with skiff-shim beside it), or one built
+// from this repository with its shim.
 var skiffBin string
 
 func TestMain(m *testing.M) {
@@ -33,10 +34,16 @@ func TestMain(m *testing.M) {
 		}
 		cleanup = func() { os.RemoveAll(dir) }
 		skiffBin = filepath.Join(dir, "skiff")
-		build := exec.Command("go", "build", "-o", skiffBin, "github.com/skiff-project/skiff/cmd/skiff")
+		build := exec.Command("go", "build", "-o", dir+"/", "github.com/skiff-project/skiff/cmd/skiff", "github.com/skiff-project/skiff/cmd/skiff-shim")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build skiff:", err)
+			fmt.Fprintln(os.Stderr, "build skiff and skiff-shim:", err)
+			os.Exit(1)
+		}
+	}
+	if os.Getenv(isolatedEnv) != "" {
+		if err := prepareIsolated(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e isolation:", err)
 			os.Exit(1)
 		}
 	}
@@ -67,9 +74,14 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startServer starts `skiff server` on a free port with a new data dir, and stops it when the
-// test ends.
+// startServer starts `skiff server` without a node agent (--disable-agent) on a free port
+// with a new data dir, and stops it when the test ends.
 func startServer(t *testing.T, extraArgs ...string) *server {
+	t.Helper()
+	return startServerArgs(t, append([]string{"--disable-agent"}, extraArgs...))
+}
+
+func startServerArgs(t *testing.T, extraArgs []string) *server {
 	t.Helper()
 	s := &server{t: t, dataDir: filepath.Join(t.TempDir(), "data"), port: freePort(t), cache: t.TempDir(), args: extraArgs}
 	s.start()
@@ -89,7 +101,7 @@ func (s *server) start() {
 	s.t.Helper()
 	s.log = &bytes.Buffer{}
 	s.cmd = exec.Command(skiffBin, "server", "--data-dir", s.dataDir, "--port", strconv.Itoa(s.port),
-		"--bind-address", "127.0.0.1", "--disable-agent", "--unsafe-no-fsync")
+		"--bind-address", "127.0.0.1", "--unsafe-no-fsync")
 	s.cmd.Args = append(s.cmd.Args, s.args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {

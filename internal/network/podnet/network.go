@@ -71,6 +71,12 @@ func New(cfg Config) (*Network, error) {
 // MTU returns the MTU of the bridge and the pods' interfaces.
 func (n *Network) MTU() int { return n.mtu }
 
+// BridgeName returns the name of the node's bridge.
+func (n *Network) BridgeName() string { return n.cfg.bridge }
+
+// TableName returns the name of the node's nftables table (family inet).
+func (n *Network) TableName() string { return n.cfg.table }
+
 // EnsureNode makes the node's side of the pod network what the Config says, and may be called
 // any number of times (at every agent start, and again to repair):
 //

@@ -258,6 +258,18 @@ func shortUID(uid types.UID) string {
 	return s
 }
 
+// ContainerSpec returns the container as CreateContainer was given it (for tests of what the
+// kubelet passes: resolved environment, expanded command).
+func (r *Runtime) ContainerSpec(uid types.UID, id string) (*corev1.Container, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, c, err := r.find(uid, id)
+	if err != nil {
+		return nil, false
+	}
+	return c.spec.DeepCopy(), true
+}
+
 func (r *Runtime) find(uid types.UID, id string) (*sandbox, *container, error) {
 	sb, ok := r.pods[uid]
 	if !ok {

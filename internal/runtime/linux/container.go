@@ -235,11 +235,14 @@ func (r *Runtime) RemoveContainer(ctx context.Context, uid types.UID, id string)
 	return nil
 }
 
-// ListContainers returns the pod's containers in creation order.
+// ListContainers returns the pod's containers in creation order; a pod without a sandbox has
+// none.
 func (r *Runtime) ListContainers(ctx context.Context, uid types.UID) ([]kubelet.Container, error) {
-	p, err := r.pod(uid)
-	if err != nil {
-		return nil, err
+	r.mu.Lock()
+	p := r.pods[uid]
+	r.mu.Unlock()
+	if p == nil {
+		return nil, nil
 	}
 	sts, err := p.client.List(ctx)
 	if err != nil {

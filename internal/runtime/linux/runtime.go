@@ -48,9 +48,12 @@ type Config struct {
 	VolumePath func(pod *corev1.Pod, volumeName string) (string, error)
 	// NodeIP is the IP of hostNetwork pods.
 	NodeIP string
-	// ResolvConf returns a pod's /etc/resolv.conf; nil copies the host's (or, for dnsPolicy
-	// None, writes the pod's dnsConfig).
+	// ResolvConf returns a pod's /etc/resolv.conf; nil copies ResolvConfPath (or, for
+	// dnsPolicy None, writes the pod's dnsConfig).
 	ResolvConf func(pod *corev1.Pod) ([]byte, error)
+	// ResolvConfPath is the resolver configuration pods get a copy of (the agent's
+	// --resolv-conf); empty means /etc/resolv.conf.
+	ResolvConfPath string
 	// LogMaxSize and LogMaxFiles govern the rotation of container logs (0: 10 MiB, 5 files).
 	LogMaxSize  int64
 	LogMaxFiles int
@@ -202,6 +205,27 @@ func (r *Runtime) Close() {
 	for _, p := range r.pods {
 		p.client.Close()
 	}
+}
+
+// ShimPath returns the skiff-shim binary the runtime starts.
+func (r *Runtime) ShimPath() string { return r.cfg.ShimPath }
+
+// ContainerRootfsDir is the directory the runtime gives the image source for a container's
+// root filesystem (see ImageSource.Rootfs).
+func (r *Runtime) ContainerRootfsDir(uid types.UID, id string) string {
+	return filepath.Join(r.podDir(uid), "rootfs", id)
+}
+
+// ListSandboxes returns the pods that have a sandbox, those created by this process and those
+// re-adopted at start (the kubelet removes the ones whose pods are gone).
+func (r *Runtime) ListSandboxes(ctx context.Context) ([]types.UID, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]types.UID, 0, len(r.pods))
+	for uid := range r.pods {
+		out = append(out, uid)
+	}
+	return out, nil
 }
 
 // SetEventHandler registers the function told that a pod's containers changed.

@@ -281,7 +281,11 @@ func (r *Runtime) resolvConf(pod *corev1.Pod) ([]byte, error) {
 		}
 		return b.Bytes(), nil
 	}
-	b, err := os.ReadFile("/etc/resolv.conf")
+	path := r.cfg.ResolvConfPath
+	if path == "" {
+		path = "/etc/resolv.conf"
+	}
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -316,13 +316,10 @@ func formatPod(pod *corev1.Pod) string {
 }
 
 // commandLine resolves the process's arguments from command, args, ENTRYPOINT and CMD as
-// Kubernetes does, expanding $(VAR) references with the container's environment.
+// Kubernetes does. The kubelet has already expanded $(VAR) references in command and args
+// (as it does before it calls a CRI runtime), so they are taken as they are.
 func commandLine(c *corev1.Container, img ImageInfo) ([]string, error) {
-	vars := map[string]string{}
-	for _, e := range c.Env {
-		vars[e.Name] = e.Value
-	}
-	command, args := expandAll(c.Command, vars), expandAll(c.Args, vars)
+	command, args := c.Command, c.Args
 	var out []string
 	switch {
 	case len(command) > 0:
@@ -336,17 +333,6 @@ func commandLine(c *corev1.Container, img ImageInfo) ([]string, error) {
 		return nil, &ConfigError{Err: fmt.Errorf("container %s: no command specified", c.Name)}
 	}
 	return out, nil
-}
-
-func expandAll(in []string, vars map[string]string) []string {
-	if in == nil {
-		return nil
-	}
-	out := make([]string, len(in))
-	for i, s := range in {
-		out[i] = expand(s, vars)
-	}
-	return out
 }
 
 // expand replaces $(VAR) with VAR's value when VAR is defined and $$ with $, leaving anything

@@ -83,7 +83,7 @@ func TestContainerConfig(t *testing.T) {
 			},
 		},
 		{
-			name: "args replace cmd; command replaces both; $(VAR) expanded; env overrides image env",
+			name: "args replace cmd; command replaces both; $(VAR) left to the kubelet; env overrides image env",
 			mod: func(pod *corev1.Pod, c *corev1.Container, _ *ImageInfo, _ *containerPaths) {
 				c.Command = []string{"/bin/app", "--name=$(NAME)", "$$(NAME)", "$(MISSING)"}
 				c.Args = []string{"x"}
@@ -91,7 +91,7 @@ func TestContainerConfig(t *testing.T) {
 				c.WorkingDir = "/cwd"
 			},
 			check: func(t *testing.T, cfg *configs.Config, p shim.Process) {
-				if diff := cmp.Diff([]string{"/bin/app", "--name=v", "$(NAME)", "$(MISSING)", "x"}, p.Args); diff != "" {
+				if diff := cmp.Diff([]string{"/bin/app", "--name=$(NAME)", "$$(NAME)", "$(MISSING)", "x"}, p.Args); diff != "" {
 					t.Error(diff)
 				}
 				if diff := cmp.Diff([]string{"PATH=/img/bin", "HOSTNAME=web", "A=container", "B=image", "NAME=v"}, p.Env); diff != "" {
