@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/skiff-project/skiff/internal/csr"
 	"github.com/skiff-project/skiff/internal/kubelet"
+	"github.com/skiff-project/skiff/internal/kubelet/streaming"
 	"github.com/skiff-project/skiff/internal/network/podnet"
 	"github.com/skiff-project/skiff/internal/pki"
 	"github.com/skiff-project/skiff/internal/runtime/image"
@@ -79,7 +81,11 @@ type Config struct {
 	// VolumeResync is how often ConfigMap and Secret volumes are compared with their sources
 	// besides the watches (default 60s).
 	VolumeResync time.Duration
-	// Serve, if set, is started once the serving certificate is there, with a TLS
+	// Port is the port of the node's streaming server (logs, exec, port-forward, stats); 0
+	// means KubeletPort, -1 serves none.
+	Port int
+	// Serve, if set, replaces the node's streaming server: it is started once the serving
+	// certificate is there, with a TLS
 	// configuration for port 10250 (the serving certificate, renewed in place, and client
 	// certificates checked against the cluster CA) and the node's runtime: the kubelet's
 	// streaming server (logs, exec, port-forward). It runs until ctx ends.
@@ -107,6 +113,9 @@ func (c *Config) setDefaults() error {
 			return fmt.Errorf("agent: node name: %w", err)
 		}
 		c.NodeName = strings.ToLower(h)
+	}
+	if c.Port == 0 {
+		c.Port = KubeletPort
 	}
 	if c.Token == "" {
 		if c.TokenFile == "" {
@@ -463,7 +472,7 @@ func (a *Agent) startKubelet(ctx context.Context) {
 			{Type: corev1.NodeHostName, Address: cfg.NodeName},
 		},
 		KubeletVersion: version.Info().GitVersion, RuntimeVersion: linux.Version,
-		PodsDir: cfg.path("pods"), Environment: true, VolumeResync: cfg.VolumeResync,
+		PodsDir: cfg.path("pods"), Environment: true, VolumeResync: cfg.VolumeResync, KubeletPort: int32(max(cfg.Port, 0)),
 		SystemInfo: m.info, ReadyCheck: a.network.check,
 	}
 	a.host = kubelet.NewHost(a.api, kubelet.HostOptions{
@@ -573,7 +582,11 @@ func (a *Agent) startServing(ctx context.Context) {
 		}
 	}
 	a.goRun(func() { rotate(ctx, cfg.Clock, a.serving, a.renewServing, a.log, "serving") })
-	if cfg.Serve == nil {
+	serve := cfg.Serve
+	if serve == nil && cfg.Port > 0 {
+		serve = a.serveStreaming
+	}
+	if serve == nil {
 		return
 	}
 	a.goRun(func() {
@@ -584,11 +597,30 @@ func (a *Agent) startServing(ctx context.Context) {
 			case <-time.After(time.Second):
 			}
 		}
-		a.log.Info("serving the node's port", "port", KubeletPort)
-		if err := cfg.Serve(ctx, a.ServingTLSConfig(), a.runtime); err != nil && ctx.Err() == nil {
+		a.log.Info("serving the node's port", "port", cfg.Port)
+		if err := serve(ctx, a.ServingTLSConfig(), a.runtime); err != nil && ctx.Err() == nil {
 			a.log.Error("node server stopped", "err", err)
 		}
 	})
+}
+
+// serveStreaming runs the node's streaming server (internal/kubelet/streaming) on the node's
+// address and Port: client certificates are required, and every request is authorized with a
+// SubjectAccessReview, as upstream's kubelet in webhook mode.
+func (a *Agent) serveStreaming(ctx context.Context, tlsConfig *tls.Config, rt kubelet.Runtime) error {
+	srv, err := streaming.New(streaming.Config{NodeName: a.cfg.NodeName, Runtime: rt, Pods: a.kubelet,
+		Authorizer: streaming.SubjectAccessReviewer(a.api.AuthorizationV1().SubjectAccessReviews(), nil),
+		Log:        a.log.With("component", "streaming")})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(a.cfg.NodeIP, strconv.Itoa(a.cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("node port: %w", err)
+	}
+	tlsConfig = tlsConfig.Clone()
+	tlsConfig.ClientAuth = tls.RequireAndVerifyClientCert
+	return srv.Serve(ctx, ln, tlsConfig)
 }
 
 // collectImages runs the image store's GC with the kubelet's thresholds until ctx ends.

@@ -202,6 +202,34 @@ func TestRealContainers(t *testing.T) {
 		t.Errorf("the pod answered %q, want its hostname web", body)
 	}
 
+	// logs, exec and port-forward go through the API server to the node's streaming server.
+	s.eventually(10*time.Second, func() string {
+		if out, errOut, code := s.kubectl("logs", "web"); code != 0 || out == "" {
+			return fmt.Sprintf("kubectl logs: exit %d %q %s", code, out, errOut)
+		}
+		return ""
+	})
+	if out := strings.TrimSpace(s.ok("exec", "web", "--", "/skiffhost", "cat", "/etc/hostname")); out != "web" {
+		t.Errorf("kubectl exec cat /etc/hostname: %q, want web", out)
+	}
+	if _, _, code := s.kubectl("exec", "web", "--", "/skiffhost", "exit", "3"); code != 3 {
+		t.Errorf("kubectl exec exit 3: exit code %d", code)
+	}
+	s.ok("exec", "web", "--", "/skiffhost", "cat", "/etc/hostname") // WebSocket, then once more
+	pf := s.background("port-forward", "pod/web", "18080:8080")
+	s.eventually(15*time.Second, func() string {
+		resp, err := client.Get("http://127.0.0.1:18080/hostname")
+		if err != nil {
+			return err.Error() + "\n" + pf.String()
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.TrimSpace(string(b)) != "web" {
+			return "port-forward answered " + string(b)
+		}
+		return ""
+	})
+
 	start = time.Now()
 	s.ok("delete", "pod", "web")
 	t.Logf("kubectl delete pod (graceful): %v", time.Since(start).Round(time.Millisecond))

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -208,4 +209,41 @@ func (s *server) eventually(d time.Duration, cond func() string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// background starts kubectl with args and returns its combined output so far; it is stopped
+// when the test ends.
+func (s *server) background(args ...string) *syncBuffer {
+	s.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", s.kubeconfig(), "--cache-dir", s.cache}, args...)...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		s.t.Fatalf("kubectl %v: %v", args, err)
+	}
+	s.t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+	return out
+}
+
+// syncBuffer is a bytes.Buffer safe for a writing process and a reading test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
