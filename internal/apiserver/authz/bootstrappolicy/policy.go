@@ -108,6 +108,9 @@ func NodeRules() []rbacv1.PolicyRule {
 		newRule("get", "watch", "list").groups(storageGroup).resources("csidrivers").rule(),
 		newRule("get", "create", "update", "patch", "delete").groups(storageGroup).resources("csinodes").rule(),
 		newRule("get", "list", "watch").groups("node.k8s.io").resources("runtimeclasses").rule(),
+		// Dynamic resource allocation: the claims of its pods, and its drivers' slices.
+		newRule("get").groups(resourceGroup).resources("resourceclaims").rule(),
+		newRule("deletecollection").groups(resourceGroup).resources("resourceslices").rule(),
 	}
 }
 
@@ -206,7 +209,8 @@ func ClusterRoles() []rbacv1.ClusterRole {
 		clusterRole("system:kube-scheduler", nil,
 			eventsRule(),
 			newRule("create").groups(coordinationGroup).resources("leases").rule(),
-			newRule("get", "update").groups(coordinationGroup).resources("leases").names("kube-scheduler").rule(),
+			newRule("get", "update", "list", "watch").groups(coordinationGroup).resources("leases").names("kube-scheduler").rule(),
+			newRule(ReadWrite...).groups(coordinationGroup).resources("leasecandidates").rule(),
 			newRule(Read...).groups(legacyGroup).resources("nodes").rule(),
 			newRule("get", "list", "watch", "delete").groups(legacyGroup).resources("pods").rule(),
 			newRule("create").groups(legacyGroup).resources("pods/binding", "bindings").rule(),
@@ -219,9 +223,20 @@ func ClusterRoles() []rbacv1.ClusterRole {
 			newRule("create").groups(authenticationGroup).resources("tokenreviews").rule(),
 			newRule("create").groups(authorizationGroup).resources("subjectaccessreviews").rule(),
 			newRule(Read...).groups(storageGroup).resources("csinodes").rule(),
+			newRule("get", "list", "watch").groups(storageGroup).resources("volumeattachments").rule(),
 			newRule(Read...).groups(legacyGroup).resources("namespaces").rule(),
 			newRule(Read...).groups(storageGroup).resources("csidrivers").rule(),
-			newRule(Read...).groups(storageGroup).resources("csistoragecapacities").rule()),
+			newRule(Read...).groups(storageGroup).resources("csistoragecapacities").rule(),
+			// Dynamic resource allocation (DRAExtendedResource, DRADeviceTaintRules and
+			// DRAResourceClaimGranularStatusAuthorization are on).
+			newRule(Read...).groups(resourceGroup).resources("deviceclasses").rule(),
+			newRule(ReadUpdate...).groups(resourceGroup).resources("resourceclaims").rule(),
+			newRule(ReadUpdate...).groups(resourceGroup).resources("resourceclaims/status").rule(),
+			newRule("update").groups(legacyGroup).resources("pods/finalizers").rule(),
+			newRule(Read...).groups(resourceGroup).resources("resourceslices").rule(),
+			newRule("create", "delete").groups(resourceGroup).resources("resourceclaims").rule(),
+			newRule(Read...).groups(resourceGroup).resources("devicetaintrules").rule(),
+			newRule("update", "patch").groups(resourceGroup).resources("resourceclaims/binding").rule()),
 	}
 	return append(roles, controllerRoles()...)
 }
@@ -257,6 +272,7 @@ func editRules() []rbacv1.PolicyRule {
 			"replicasets", "replicasets/scale", "replicationcontrollers/scale", "networkpolicies").rule(),
 		newRule(Write...).groups(policyGroup).resources("poddisruptionbudgets").rule(),
 		newRule(Write...).groups(networkingGroup).resources("networkpolicies", "ingresses").rule(),
+		newRule(Write...).groups(resourceGroup).resources("resourceclaims", "resourceclaimtemplates").rule(),
 	}
 }
 
@@ -280,6 +296,7 @@ func viewRules() []rbacv1.PolicyRule {
 			"networkpolicies").rule(),
 		newRule(Read...).groups(policyGroup).resources("poddisruptionbudgets", "poddisruptionbudgets/status").rule(),
 		newRule(Read...).groups(networkingGroup).resources("networkpolicies", "ingresses", "ingresses/status").rule(),
+		newRule(Read...).groups(resourceGroup).resources("resourceclaims", "resourceclaims/status", "resourceclaimtemplates").rule(),
 	}
 }
 
