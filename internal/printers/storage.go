@@ -22,7 +22,8 @@ func init() {
 	register(Printer{Columns: csiDriverColumns(), Cells: cellsOf(csiDriverCells)}, storage("CSIDriver"))
 	register(Printer{Columns: csiNodeColumns(), Cells: cellsOf(csiNodeCells)}, storage("CSINode"))
 	register(Printer{Columns: volumeAttachmentColumns(), Cells: cellsOf(volumeAttachmentCells)}, storage("VolumeAttachment"))
-	register(Printer{Columns: csiStorageCapacityColumns(), Cells: cellsOf(csiStorageCapacityCells)}, storage("CSIStorageCapacity"))
+	// Upstream's CSIStorageCapacity storage does not use its printer: the default NAME, CREATED AT.
+	register(createdAt, storage("CSIStorageCapacity"))
 }
 
 // StorageClass
@@ -133,24 +134,4 @@ func volumeAttachmentCells(va *storagev1.VolumeAttachment, now time.Time) ([]int
 		va.Name, va.Spec.Attacher, stringValue(va.Spec.Source.PersistentVolumeName), va.Spec.NodeName,
 		va.Status.Attached, age(va.CreationTimestamp, now),
 	}, nil
-}
-
-// CSIStorageCapacity
-
-// csiStorageCapacityColumns have no AGE, as upstream's.
-func csiStorageCapacityColumns() []metav1.TableColumnDefinition {
-	doc := storagev1.CSIStorageCapacity{}.SwaggerDoc()
-	return []metav1.TableColumnDefinition{
-		nameColumn(),
-		{Name: "StorageClassName", Type: "string", Description: doc["storageClassName"]},
-		{Name: "Capacity", Type: "string", Description: doc["capacity"]},
-	}
-}
-
-func csiStorageCapacityCells(c *storagev1.CSIStorageCapacity, _ time.Time) ([]interface{}, error) {
-	capacity := "<unset>"
-	if c.Capacity != nil {
-		capacity = c.Capacity.String()
-	}
-	return []interface{}{c.Name, c.StorageClassName, capacity}, nil
 }

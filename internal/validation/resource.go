@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -8,9 +9,10 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	corev1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/operation"
+	"k8s.io/apimachinery/pkg/api/validate"
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -110,6 +112,21 @@ func uniqueKeys[K comparable](keys []K, fldPath *field.Path) field.ErrorList {
 	return allErrs
 }
 
+// uniqueItems reports, as upstream's declarative list-map validation does,
+// every item whose key appeared before it, with the whole item as the value.
+func uniqueItems[T any, K comparable](items []T, key func(T) K, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	seen := sets.New[K]()
+	for i, it := range items {
+		k := key(it)
+		if seen.Has(k) {
+			allErrs = append(allErrs, field.Duplicate(fldPath.Index(i), it))
+		}
+		seen.Insert(k)
+	}
+	return allErrs
+}
+
 // ResourceClaim
 
 func validateResourceClaim(c *resourcev1.ResourceClaim) field.ErrorList {
@@ -137,12 +154,10 @@ func validateDeviceClaim(dc *resourcev1.DeviceClaim, fldPath *field.Path) field.
 	if len(dc.Requests) > resourcev1.DeviceRequestsMaxSize {
 		allErrs = append(allErrs, covered(tooMany(len(dc.Requests), resourcev1.DeviceRequestsMaxSize, rp))...)
 	} else {
-		keys := make([]string, len(dc.Requests))
 		for i, r := range dc.Requests {
 			allErrs = append(allErrs, validateDeviceRequest(r, rp.Index(i))...)
-			keys[i] = r.Name
 		}
-		allErrs = append(allErrs, covered(uniqueKeys(keys, rp))...)
+		allErrs = append(allErrs, covered(uniqueItems(dc.Requests, func(r resourcev1.DeviceRequest) string { return r.Name }, rp))...)
 	}
 	cp := fldPath.Child("constraints")
 	if len(dc.Constraints) > resourcev1.DeviceConstraintsMaxSize {
@@ -211,12 +226,10 @@ func validateDeviceRequest(r resourcev1.DeviceRequest, fldPath *field.Path) fiel
 		if len(r.FirstAvailable) > resourcev1.FirstAvailableDeviceRequestMaxSize {
 			return append(allErrs, covered(tooMany(len(r.FirstAvailable), resourcev1.FirstAvailableDeviceRequestMaxSize, fp))...)
 		}
-		keys := make([]string, len(r.FirstAvailable))
 		for i, s := range r.FirstAvailable {
 			allErrs = append(allErrs, validateDeviceSubRequest(s, fp.Index(i))...)
-			keys[i] = s.Name
 		}
-		allErrs = append(allErrs, covered(uniqueKeys(keys, fp))...)
+		allErrs = append(allErrs, covered(uniqueItems(r.FirstAvailable, func(s resourcev1.DeviceSubRequest) string { return s.Name }, fp))...)
 	default:
 		allErrs = append(allErrs, validateExactDeviceRequest(*r.Exactly, fldPath.Child("exactly"))...)
 	}
@@ -257,7 +270,7 @@ func validateAllocationMode(mode resourcev1.DeviceAllocationMode, count int64, m
 			return field.ErrorList{field.Invalid(countPath, count, "must be greater than zero")}
 		}
 	default:
-		return field.ErrorList{field.NotSupported(modePath, mode, allocationModes)}
+		return covered(field.ErrorList{field.NotSupported(modePath, mode, allocationModes)})
 	}
 	return nil
 }
@@ -379,7 +392,6 @@ func validateClaimStatus(status, old *resourcev1.ResourceClaimStatus, deleted bo
 	if len(status.ReservedFor) > resourcev1.ResourceClaimReservedForMaxSize {
 		allErrs = append(allErrs, covered(tooMany(len(status.ReservedFor), resourcev1.ResourceClaimReservedForMaxSize, rp))...)
 	} else {
-		uids := make([]string, len(status.ReservedFor))
 		for i, ref := range status.ReservedFor {
 			p := rp.Index(i)
 			if ref.Resource == "" {
@@ -391,9 +403,8 @@ func validateClaimStatus(status, old *resourcev1.ResourceClaimStatus, deleted bo
 			if ref.UID == "" {
 				allErrs = append(allErrs, field.Required(p.Child("uid"), ""))
 			}
-			uids[i] = string(ref.UID)
 		}
-		allErrs = append(allErrs, covered(uniqueKeys(uids, rp))...)
+		allErrs = append(allErrs, covered(uniqueItems(status.ReservedFor, func(r resourcev1.ResourceClaimConsumerReference) string { return string(r.UID) }, rp))...)
 	}
 
 	allocated := map[allocatedDeviceID]bool{}
@@ -403,12 +414,12 @@ func validateClaimStatus(status, old *resourcev1.ResourceClaimStatus, deleted bo
 		}
 	}
 	dp := fldPath.Child("devices")
-	ids := make([]allocatedDeviceID, len(status.Devices))
 	for i, d := range status.Devices {
 		allErrs = append(allErrs, validateDeviceStatus(d, dp.Index(i), allocated)...)
-		ids[i] = allocatedDeviceID{d.Driver, d.Pool, d.Device, strPtr(d.ShareID)}
 	}
-	allErrs = append(allErrs, covered(uniqueKeys(ids, dp))...)
+	allErrs = append(allErrs, covered(uniqueItems(status.Devices, func(d resourcev1.AllocatedDeviceStatus) allocatedDeviceID {
+		return allocatedDeviceID{d.Driver, d.Pool, d.Device, strPtr(d.ShareID)}
+	}, dp))...)
 
 	if len(status.ReservedFor) > 0 {
 		if status.Allocation == nil {
@@ -434,17 +445,9 @@ func validateClaimStatus(status, old *resourcev1.ResourceClaimStatus, deleted bo
 }
 
 // allocatedDeviceID identifies a device, and the share of it, in a claim's
-// allocation; String is upstream's SharedDeviceID format.
+// allocation. It renders in errors as upstream's SharedDeviceID does.
 type allocatedDeviceID struct {
-	driver, pool, device, shareID string
-}
-
-func (d allocatedDeviceID) String() string {
-	s := d.driver + "/" + d.pool + "/" + d.device
-	if d.shareID != "" {
-		s += "/" + d.shareID
-	}
-	return s
+	Driver, Pool, Device, ShareID string
 }
 
 func strPtr(p *string) string {
@@ -470,7 +473,7 @@ func validateDeviceStatus(d resourcev1.AllocatedDeviceStatus, fldPath *field.Pat
 	}
 	id := allocatedDeviceID{d.Driver, d.Pool, d.Device, strPtr(d.ShareID)}
 	if !allocated[id] {
-		allErrs = append(allErrs, field.Invalid(fldPath, id.String(), "must be an allocated device in the claim"))
+		allErrs = append(allErrs, field.Invalid(fldPath, id, "must be an allocated device in the claim"))
 	}
 	if len(d.Conditions) > resourcev1.AllocatedDeviceStatusMaxConditions {
 		allErrs = append(allErrs, field.TooMany(fldPath.Child("conditions"), len(d.Conditions), resourcev1.AllocatedDeviceStatusMaxConditions))
@@ -613,8 +616,9 @@ func validateDeviceClassSpec(spec *resourcev1.DeviceClassSpec, fldPath *field.Pa
 			allErrs = append(allErrs, validateDeviceConfiguration(c.DeviceConfiguration, cp.Index(i))...)
 		}
 	}
-	if n := spec.ExtendedResourceName; n != nil && !isExtendedResourceName(corev1.ResourceName(*n)) {
-		allErrs = append(allErrs, covered(field.ErrorList{field.Invalid(fldPath.Child("extendedResourceName"), *n, "must be a valid extended resource name")})...)
+	if n := spec.ExtendedResourceName; n != nil {
+		// Upstream reports its declarative check, which words the errors itself.
+		allErrs = append(allErrs, covered(validate.ExtendedResourceName(context.Background(), operation.Operation{}, fldPath.Child("extendedResourceName"), n, nil))...)
 	}
 	return allErrs
 }
@@ -720,12 +724,10 @@ func validateResourceSliceSpec(spec, old *resourcev1.ResourceSliceSpec, fldPath 
 	if len(spec.SharedCounters) > resourcev1.ResourceSliceMaxCounterSets {
 		allErrs = append(allErrs, covered(tooMany(len(spec.SharedCounters), resourcev1.ResourceSliceMaxCounterSets, cp))...)
 	} else {
-		names := make([]string, len(spec.SharedCounters))
 		for i, cs := range spec.SharedCounters {
 			allErrs = append(allErrs, validateCounterSet(cs, cp.Index(i))...)
-			names[i] = cs.Name
 		}
-		allErrs = append(allErrs, covered(uniqueKeys(names, cp))...)
+		allErrs = append(allErrs, covered(uniqueItems(spec.SharedCounters, func(c resourcev1.CounterSet) string { return c.Name }, cp))...)
 	}
 	return allErrs
 }
@@ -817,12 +819,10 @@ func validateDevice(d resourcev1.Device, old *resourcev1.Device, fldPath *field.
 	if len(d.ConsumesCounters) > resourcev1.ResourceSliceMaxDeviceCounterConsumptionsPerDevice {
 		allErrs = append(allErrs, covered(tooMany(len(d.ConsumesCounters), resourcev1.ResourceSliceMaxDeviceCounterConsumptionsPerDevice, cc))...)
 	} else {
-		sets := make([]string, len(d.ConsumesCounters))
 		for i, c := range d.ConsumesCounters {
 			allErrs = append(allErrs, validateCounterConsumption(c, cc.Index(i))...)
-			sets[i] = c.CounterSet
 		}
-		allErrs = append(allErrs, covered(uniqueKeys(sets, cc))...)
+		allErrs = append(allErrs, covered(uniqueItems(d.ConsumesCounters, func(c resourcev1.DeviceCounterConsumption) string { return c.CounterSet }, cc))...)
 	}
 	allErrs = append(allErrs, devicePlacement(d, fldPath, perDeviceNodeSelection != nil && *perDeviceNodeSelection)...)
 	return append(allErrs, bindingConditions(d.BindingConditions, d.BindingFailureConditions, fldPath)...)
@@ -907,33 +907,32 @@ var semver = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
 	`(-(0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(\.(0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*)?` +
 	`(\+[0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*)?$`)
 
+// attributeUnion is the declarative union of a device attribute's values.
+var attributeUnion = validate.NewUnionMembership(validate.NewUnionMember("int"), validate.NewUnionMember("bool"),
+	validate.NewUnionMember("string"), validate.NewUnionMember("version"), validate.NewUnionMember("ints"),
+	validate.NewUnionMember("bools"), validate.NewUnionMember("strings"), validate.NewUnionMember("versions"))
+
 func validateDeviceAttribute(a resourcev1.DeviceAttribute, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
-	n := 0
-	if a.BoolValue != nil {
-		n++
-	}
-	if a.IntValue != nil {
-		n++
-	}
 	if a.StringValue != nil {
-		n++
 		allErrs = append(allErrs, attributeString(*a.StringValue, fldPath.Child("string"))...)
 	}
 	if a.VersionValue != nil {
-		n++
 		allErrs = append(allErrs, attributeVersion(*a.VersionValue, fldPath.Child("version"))...)
 	}
 	// List values belong to DRAListTypeAttributes (off): the strategy drops
-	// them before validation.
-	switch n {
-	case 0:
-		allErrs = append(allErrs, covered(field.ErrorList{field.Invalid(fldPath, "", "exactly one value must be specified")})...)
-	case 1:
-	default:
-		allErrs = append(allErrs, covered(field.ErrorList{field.Invalid(fldPath, a, "exactly one value must be specified")})...)
-	}
-	return allErrs
+	// them before validation. Exactly one value is upstream's declarative
+	// union check, which words the error itself.
+	return append(allErrs, covered(validate.Union(context.Background(), operation.Operation{}, fldPath, &a, nil, attributeUnion,
+		func(a *resourcev1.DeviceAttribute) bool { return a.IntValue != nil },
+		func(a *resourcev1.DeviceAttribute) bool { return a.BoolValue != nil },
+		func(a *resourcev1.DeviceAttribute) bool { return a.StringValue != nil },
+		func(a *resourcev1.DeviceAttribute) bool { return a.VersionValue != nil },
+		func(a *resourcev1.DeviceAttribute) bool { return a.IntValues != nil },
+		func(a *resourcev1.DeviceAttribute) bool { return a.BoolValues != nil },
+		func(a *resourcev1.DeviceAttribute) bool { return a.StringValues != nil },
+		func(a *resourcev1.DeviceAttribute) bool { return a.VersionValues != nil },
+	))...)
 }
 
 func attributeString(v string, fldPath *field.Path) field.ErrorList {
