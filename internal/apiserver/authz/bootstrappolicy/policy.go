@@ -34,7 +34,9 @@ const (
 // SimulatedNodeRole names skiff's ClusterRole, bound to system:bootstrappers, under which
 // `skiff simulate` runs its simulated nodes with the join token: the rules of system:node and
 // system:node-proxier, without the reads of Secrets, ConfigMaps, volumes and service account
-// tokens that only a node running real containers needs. A simulator acts for thousands of nodes
+// tokens that only a node running real containers needs, and without dynamic resource
+// allocation (ResourceClaims and ResourceSlices), which simulated nodes do not do and which the
+// node authorizer would otherwise narrow to one node. A simulator acts for thousands of nodes
 // through one shared client, so it cannot carry one node's identity; the join token already lets
 // its holder obtain any node's credentials (see the node-client bindings), so this grants no more
 // than joining does. Real agents use their own node credentials, which the node authorizer and
@@ -49,7 +51,8 @@ const NodeProxierRole = "skiff:node-proxier"
 
 // SimulatedNodeRules are the rules of SimulatedNodeRole.
 func SimulatedNodeRules() []rbacv1.PolicyRule {
-	secret := map[string]bool{"secrets": true, "configmaps": true, "persistentvolumeclaims": true, "persistentvolumes": true, "serviceaccounts/token": true}
+	secret := map[string]bool{"secrets": true, "configmaps": true, "persistentvolumeclaims": true, "persistentvolumes": true, "serviceaccounts/token": true,
+		"resourceclaims": true, "resourceslices": true}
 	var rules []rbacv1.PolicyRule
 	for _, r := range ClusterRoles() {
 		if r.Name != "system:node" && r.Name != "system:node-proxier" {

@@ -108,6 +108,8 @@ func TestDefaultGrants(t *testing.T) {
 		{"join token requests node certificates", resource(joiner, "create", "certificates.k8s.io", "certificatesigningrequests", "nodeclient", ""), true},
 		{"join token posts pod status", resource(joiner, "patch", "", "pods", "status", "default"), true},
 		{"join token deletes no deployments", resource(joiner, "delete", "apps", "deployments", "", "default"), false},
+		{"join token reads no resource claims", resource(joiner, "get", "resource.k8s.io", "resourceclaims", "", "default"), false},
+		{"join token deletes no resource slices", resource(joiner, "deletecollection", "resource.k8s.io", "resourceslices", "", ""), false},
 		{"scheduler binds pods", resource(scheduler, "create", "", "pods", "binding", "default"), true},
 		{"scheduler reads pvcs", resource(scheduler, "list", "", "persistentvolumeclaims", "", ""), true},
 		{"scheduler watches storage capacities", resource(scheduler, "watch", "storage.k8s.io", "csistoragecapacities", "", ""), true},
