@@ -46,7 +46,7 @@ func TestResourceClaimLifecycle(t *testing.T) {
 		return resourcev1.DeviceRequestAllocationResult{Request: "gpu", Driver: "gpu.example.com", Pool: "node-1", Device: device}
 	}
 	c.Status = resourcev1.ResourceClaimStatus{
-		Allocation: &resourcev1.AllocationResult{Devices: resourcev1.DeviceAllocationResult{Results: []resourcev1.DeviceRequestAllocationResult{result("gpu-0")}}},
+		Allocation:  &resourcev1.AllocationResult{Devices: resourcev1.DeviceAllocationResult{Results: []resourcev1.DeviceRequestAllocationResult{result("gpu-0")}}},
 		ReservedFor: []resourcev1.ResourceClaimConsumerReference{{Resource: "pods", Name: "trainer", UID: "6d1e2a3c-0000-4000-8000-000000000001"}},
 		Devices:     []resourcev1.AllocatedDeviceStatus{{Driver: "gpu.example.com", Pool: "node-1", Device: "gpu-0"}},
 	}
