@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	resourcev1 "k8s.io/api/resource/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/operation"
 	"k8s.io/apimachinery/pkg/api/validate"
 	"k8s.io/apimachinery/pkg/api/validate/content"
@@ -37,7 +38,8 @@ import (
 
 // Upstream's limits that k8s.io/api does not export.
 const (
-	attributeAndCapacityMaxKeyLength = resourcev1.DeviceMaxDomainLength + 1 + resourcev1.DeviceMaxIDLength
+	attributeAndCapacityMaxKeyLength        = resourcev1.DeviceMaxDomainLength + 1 + resourcev1.DeviceMaxIDLength
+	capacityRequestPolicyDiscreteMaxOptions = 10
 )
 
 // covered marks errors that upstream's declarative validation reports.
@@ -800,9 +802,16 @@ func validateDevice(d resourcev1.Device, old *resourcev1.Device, fldPath *field.
 		cp := fldPath.Child("capacity")
 		for _, k := range sortedMapKeys(d.Capacity) {
 			allErrs = append(allErrs, qualifiedAttributeName(k, cp)...)
-			if d.Capacity[k].RequestPolicy != nil && !multi {
-				allErrs = append(allErrs, field.Forbidden(cp.Key(truncateKey(string(k), attributeAndCapacityMaxKeyLength)).Child("requestPolicy"), "allowMultipleAllocations must be true"))
+			c := d.Capacity[k]
+			if c.RequestPolicy == nil {
+				continue
 			}
+			pp := cp.Key(truncateKey(string(k), attributeAndCapacityMaxKeyLength)).Child("requestPolicy")
+			if !multi {
+				allErrs = append(allErrs, field.Forbidden(pp, "allowMultipleAllocations must be true"))
+				continue
+			}
+			allErrs = append(allErrs, requestPolicy(c.Value, c.RequestPolicy, pp)...)
 		}
 	}
 	if old == nil || !apiequality.Semantic.DeepEqual(old.Taints, d.Taints) {
@@ -865,6 +874,103 @@ func devicePlacement(d resourcev1.Device, fldPath *field.Path, perDevice bool) f
 	case 1:
 	default:
 		allErrs = append(allErrs, field.Invalid(fldPath, fmt.Sprintf("{%s}", strings.Join(set, ", ")), oneOf))
+	}
+	return allErrs
+}
+
+// requestPolicy follows validateRequestPolicy for consumable capacity (DRAConsumableCapacity
+// and DRAFractionalCapacityRange are on): one kind of policy, with a default that it allows.
+func requestPolicy(capacity resource.Quantity, p *resourcev1.CapacityRequestPolicy, fldPath *field.Path) field.ErrorList {
+	switch {
+	case len(p.ValidValues) > 0 && p.ValidRange != nil:
+		return field.ErrorList{field.Forbidden(fldPath, `exactly one policy can be specified, cannot specify "validValues" and "validRange" at the same time`)}
+	case len(p.ValidValues) > 0:
+		if p.Default == nil {
+			return field.ErrorList{field.Required(fldPath.Child("default"), "required when validValues is defined")}
+		}
+		return validValues(*p.Default, capacity, p.ValidValues, fldPath.Child("validValues"))
+	case p.ValidRange != nil:
+		if p.Default == nil {
+			return field.ErrorList{field.Required(fldPath.Child("default"), "required when validRange is defined")}
+		}
+		return validRange(*p.Default, capacity, *p.ValidRange, fldPath.Child("validRange"))
+	}
+	return nil
+}
+
+func validValues(def, capacity resource.Quantity, values []resource.Quantity, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	for i := 0; i+1 < len(values); i++ {
+		if values[i].Cmp(values[i+1]) > 0 {
+			allErrs = append(allErrs, field.Invalid(fldPath.Index(i+1), values[i+1].String(), "values must be sorted in ascending order"))
+		}
+	}
+	found := false
+	if len(values) > capacityRequestPolicyDiscreteMaxOptions {
+		allErrs = append(allErrs, tooMany(len(values), capacityRequestPolicyDiscreteMaxOptions, fldPath)...)
+	} else {
+		keys := make([]string, len(values))
+		for i, v := range values {
+			if v.Cmp(capacity) > 0 {
+				allErrs = append(allErrs, field.Invalid(fldPath.Index(i), v.String(), fmt.Sprintf("option is larger than capacity value: %s", capacity.String())))
+			}
+			if v.Cmp(def) == 0 {
+				found = true
+			}
+			keys[i] = v.AsDec().String()
+		}
+		allErrs = append(allErrs, uniqueKeys(keys, fldPath)...)
+	}
+	if !found {
+		allErrs = append(allErrs, field.Invalid(fldPath, def.String(), "default value is not valid according to the requestPolicy"))
+	}
+	return allErrs
+}
+
+func validRange(def, capacity resource.Quantity, r resourcev1.CapacityRequestPolicyRange, fldPath *field.Path) field.ErrorList {
+	if r.Min == nil {
+		return field.ErrorList{field.Required(fldPath.Child("min"), "required when validRange is defined")}
+	}
+	var allErrs field.ErrorList
+	if r.Min.Cmp(capacity) > 0 {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("min"), r.Min.String(), fmt.Sprintf("min is larger than capacity value: %s", capacity.String())))
+	}
+	if def.Cmp(*r.Min) < 0 {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("default"), def.String(), fmt.Sprintf("default is less than min: %s", r.Min.String())))
+	}
+	if r.Max != nil {
+		if r.Min.Cmp(*r.Max) > 0 {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("max"), r.Min.String(), fmt.Sprintf("min is larger than max: %s", r.Max.String())))
+		}
+		if r.Max.Cmp(capacity) > 0 {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("max"), r.Max.String(), fmt.Sprintf("max is larger than capacity value: %s", capacity.String())))
+		}
+		if def.Cmp(*r.Max) > 0 {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("default"), def.String(), fmt.Sprintf("default is more than max: %s", r.Max.String())))
+		}
+	}
+	if r.Step == nil {
+		return allErrs
+	}
+	sp := fldPath.Child("step")
+	if r.Step.Sign() <= 0 {
+		return append(allErrs, field.Invalid(sp, r.Step.String(), "must be greater than zero"))
+	}
+	oneStep := r.Min.DeepCopy()
+	oneStep.Add(*r.Step)
+	if oneStep.Cmp(capacity) > 0 {
+		allErrs = append(allErrs, field.Invalid(sp, r.Step.String(), fmt.Sprintf("one step %s is larger than capacity value: %s", oneStep.String(), capacity.String())))
+	}
+	// Steps are counted in thousandths, which also covers fractional ranges.
+	multiple := func(v resource.Quantity) field.ErrorList {
+		if (v.MilliValue()-r.Min.MilliValue())%r.Step.MilliValue() != 0 {
+			return field.ErrorList{field.Invalid(sp, v.String(), fmt.Sprintf("value is not a multiple of a given step (%s) from (%s)", r.Step.String(), r.Min.String()))}
+		}
+		return nil
+	}
+	allErrs = append(allErrs, multiple(def)...)
+	if r.Max != nil {
+		allErrs = append(allErrs, multiple(*r.Max)...)
 	}
 	return allErrs
 }

@@ -170,6 +170,28 @@ func TestValidateResourceKinds(t *testing.T) {
 			forbidden("spec.devices[0].capacity[memory].requestPolicy", "spec.devices[0].capacity[memory].requestPolicy: Forbidden: allowMultipleAllocations must be true"),
 		}},
 
+		{"request policies", slice(func(s *resourcev1.ResourceSliceSpec) {
+			q := resource.MustParse
+			s.Devices[0].AllowMultipleAllocations = ptr(true)
+			s.Devices[0].Capacity = map[resourcev1.QualifiedName]resourcev1.DeviceCapacity{
+				"bandwidth": {Value: q("10G"), RequestPolicy: &resourcev1.CapacityRequestPolicy{Default: ptr(q("3G")),
+					ValidRange: &resourcev1.CapacityRequestPolicyRange{Min: ptr(q("1G")), Max: ptr(q("12G")), Step: ptr(q("4G"))}}},
+				"memory": {Value: q("8Gi"), RequestPolicy: &resourcev1.CapacityRequestPolicy{Default: ptr(q("3Gi")),
+					ValidValues: []resource.Quantity{q("2Gi"), q("1Gi"), q("16Gi"), q("2Gi")}}},
+				"slots": {Value: q("4"), RequestPolicy: &resourcev1.CapacityRequestPolicy{ValidValues: []resource.Quantity{q("1")},
+					ValidRange: &resourcev1.CapacityRequestPolicyRange{Min: ptr(q("1"))}}},
+			}
+		}), []want{
+			invalid("spec.devices[0].capacity[bandwidth].requestPolicy.validRange.max", `spec.devices[0].capacity[bandwidth].requestPolicy.validRange.max: Invalid value: "12G": max is larger than capacity value: 10G`),
+			invalid("spec.devices[0].capacity[bandwidth].requestPolicy.validRange.step", `spec.devices[0].capacity[bandwidth].requestPolicy.validRange.step: Invalid value: "3G": value is not a multiple of a given step (4G) from (1G)`),
+			invalid("spec.devices[0].capacity[bandwidth].requestPolicy.validRange.step", `spec.devices[0].capacity[bandwidth].requestPolicy.validRange.step: Invalid value: "12G": value is not a multiple of a given step (4G) from (1G)`),
+			invalid("spec.devices[0].capacity[memory].requestPolicy.validValues[1]", `spec.devices[0].capacity[memory].requestPolicy.validValues[1]: Invalid value: "1Gi": values must be sorted in ascending order`),
+			invalid("spec.devices[0].capacity[memory].requestPolicy.validValues[3]", `spec.devices[0].capacity[memory].requestPolicy.validValues[3]: Invalid value: "2Gi": values must be sorted in ascending order`),
+			invalid("spec.devices[0].capacity[memory].requestPolicy.validValues[2]", `spec.devices[0].capacity[memory].requestPolicy.validValues[2]: Invalid value: "16Gi": option is larger than capacity value: 8Gi`),
+			duplicate("spec.devices[0].capacity[memory].requestPolicy.validValues[3]", `spec.devices[0].capacity[memory].requestPolicy.validValues[3]: Duplicate value: "2147483648"`),
+			invalid("spec.devices[0].capacity[memory].requestPolicy.validValues", `spec.devices[0].capacity[memory].requestPolicy.validValues: Invalid value: "3Gi": default value is not valid according to the requestPolicy`),
+			forbidden("spec.devices[0].capacity[slots].requestPolicy", `spec.devices[0].capacity[slots].requestPolicy: Forbidden: exactly one policy can be specified, cannot specify "validValues" and "validRange" at the same time`),
+		}},
 		{"valid taint rule", &resourcev1.DeviceTaintRule{Spec: resourcev1.DeviceTaintRuleSpec{
 			Taint: resourcev1.DeviceTaint{Key: "example.com/drain", Effect: resourcev1.DeviceTaintEffectNoExecute}}}, nil},
 		{"taint rule selector and effect", &resourcev1.DeviceTaintRule{Spec: resourcev1.DeviceTaintRuleSpec{
