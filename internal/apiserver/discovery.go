@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -75,9 +76,15 @@ func Subresources(res *registry.Resource) []string {
 	return subs
 }
 
-func storageVersionHash(gvk schema.GroupVersionKind) string {
+// storageVersionHash is upstream's hash of the version a resource is stored in: the first
+// eight bytes of the SHA-256 of group/version/kind, in base64.
+func storageVersionHash(res *registry.Resource) string {
+	gvk := res.GVK
+	if !res.StorageGVK.Empty() {
+		gvk = res.StorageGVK
+	}
 	sum := sha256.Sum256([]byte(gvk.Group + "/" + gvk.Version + "/" + gvk.Kind))
-	return fmt.Sprintf("%x", sum[:8])
+	return base64.StdEncoding.EncodeToString(sum[:8])
 }
 
 func newDiscovery(reg *registry.Registry) *discovery {
@@ -101,7 +108,7 @@ func newDiscovery(reg *registry.Registry) *discovery {
 			list.APIResources = append(list.APIResources, metav1.APIResource{
 				Name: res.Plural, SingularName: res.Singular, Namespaced: res.Namespaced, Kind: res.GVK.Kind,
 				Verbs: res.VerbList(), ShortNames: res.ShortNames, Categories: res.Categories,
-				StorageVersionHash: storageVersionHash(res.GVK),
+				StorageVersionHash: storageVersionHash(res),
 			})
 			scope := apidiscoveryv2.ScopeCluster
 			if res.Namespaced {
