@@ -118,11 +118,13 @@ func TestValidateResourceKinds(t *testing.T) {
 		}},
 		{"selector without CEL", claim(func() resourcev1.DeviceRequest {
 			r := exact("gpu")
-			r.Exactly.Selectors = []resourcev1.DeviceSelector{{}, {CEL: &resourcev1.CELDeviceSelector{Expression: strings.Repeat("x", 10*1024+1)}}}
+			r.Exactly.Selectors = []resourcev1.DeviceSelector{{}, {CEL: &resourcev1.CELDeviceSelector{Expression: strings.Repeat("x", 10*1024+1)}},
+				{CEL: &resourcev1.CELDeviceSelector{}}}
 			return r
 		}()), []want{
 			required("spec.devices.requests[0].exactly.selectors[0].cel", "spec.devices.requests[0].exactly.selectors[0].cel: Required value"),
 			tooLong("spec.devices.requests[0].exactly.selectors[1].cel.expression", "spec.devices.requests[0].exactly.selectors[1].cel.expression: Too long: may not be more than 10240 bytes"),
+			invalid("spec.devices.requests[0].exactly.selectors[2].cel.expression", `spec.devices.requests[0].exactly.selectors[2].cel.expression: Invalid value: "": `+emptyCELMsg),
 		}},
 
 		{"valid class", &resourcev1.DeviceClass{Spec: resourcev1.DeviceClassSpec{ExtendedResourceName: ptr("example.com/gpu")}}, nil},

@@ -184,14 +184,19 @@ func validateSelectors(selectors []resourcev1.DeviceSelector, fldPath *field.Pat
 	return allErrs
 }
 
+// emptyCELMsg is upstream's CEL compiler's error for an empty expression.
+const emptyCELMsg = "compilation failed: ERROR: <input>:1:0: Syntax error: mismatched input '<EOF>' expecting " +
+	"{'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}"
+
 // celExpression checks what can be checked of a CEL selector without the
-// DRA CEL environment: that it is there and not too long.
+// DRA CEL environment: that it is not empty and not too long.
 func celExpression(expr string, fldPath *field.Path) field.ErrorList {
 	if len(expr) > resourcev1.CELSelectorExpressionMaxLength {
 		return field.ErrorList{field.TooLong(fldPath, "", resourcev1.CELSelectorExpressionMaxLength)}
 	}
-	if strings.TrimSpace(expr) == "" {
-		return field.ErrorList{field.Required(fldPath, "expression is required")}
+	if expr == "" {
+		// What upstream's CEL compiler says of an empty expression.
+		return field.ErrorList{field.Invalid(fldPath, expr, emptyCELMsg)}
 	}
 	return nil
 }
