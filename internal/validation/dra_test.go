@@ -231,7 +231,7 @@ func TestValidateResourceUpdates(t *testing.T) {
 		want     []want
 	}{
 		{"claim spec is immutable", changedClaim, claim(exact("gpu")), []want{
-			{typ: field.ErrorTypeInvalid, field: "spec", msg: "spec: Invalid value: ", prefix: true},
+			invalid("spec", "spec: Invalid value: null: field is immutable"),
 		}},
 		{"template spec is immutable", &resourcev1.ResourceClaimTemplate{Spec: resourcev1.ResourceClaimTemplateSpec{Spec: changedClaim.Spec}},
 			&resourcev1.ResourceClaimTemplate{}, []want{{typ: field.ErrorTypeInvalid, field: "spec", msg: "spec: Invalid value: ", prefix: true}}},
