@@ -4,6 +4,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/skiff-project/skiff/internal/defaults"
 	"github.com/skiff-project/skiff/internal/registry"
 )
@@ -91,6 +93,22 @@ func TestWantsAggregated(t *testing.T) {
 	} {
 		if got := wantsAggregated(accept); got != want {
 			t.Errorf("%q: %v", accept, got)
+		}
+	}
+}
+
+// TestStorageVersionHash checks the hashes against kube-apiserver v1.37.2's discovery, which
+// hashes the stored version (autoscaling/v1 HPAs are stored as v2).
+func TestStorageVersionHash(t *testing.T) {
+	for want, res := range map[string]*registry.Resource{
+		"Yk2PTc1Ybxk=": {GVK: schema.GroupVersionKind{Group: "resource.k8s.io", Version: "v1", Kind: "DeviceClass"}},
+		"qwQve8ut294=": {GVK: schema.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "HorizontalPodAutoscaler"},
+			StorageGVK: schema.GroupVersionKind{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"}},
+		"r2yiGXH7wu8=": {GVK: schema.GroupVersionKind{Group: "events.k8s.io", Version: "v1", Kind: "Event"},
+			StorageGVK: schema.GroupVersionKind{Version: "v1", Kind: "Event"}},
+	} {
+		if got := storageVersionHash(res); got != want {
+			t.Errorf("%s: %s, want %s", res.GVK, got, want)
 		}
 	}
 }

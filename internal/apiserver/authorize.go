@@ -26,8 +26,8 @@ type Attributes struct {
 	Subresource       string
 	Name              string
 	Path              string
-	// FieldSelector is a list or watch's field selector (for authorizers that allow a scoped
-	// read, such as a node listing the pods bound to it).
+	// FieldSelector is a list, watch or deletecollection's field selector (for authorizers that
+	// allow a scoped request, such as a node listing the pods bound to it).
 	FieldSelector string
 }
 
@@ -59,7 +59,7 @@ func attributesOf(r *http.Request, ri *RequestInfo, u User) Attributes {
 	// AuthorizePodWebsocketUpgradeCreatePermission), as a SPDY upgrade (a POST) is authorized.
 	a := Attributes{User: u, Verb: verb, IsResourceRequest: true, Namespace: ri.Namespace, APIGroup: ri.Group,
 		APIVersion: ri.Version, Resource: ri.Resource, Subresource: ri.Subresource, Name: ri.Name, Path: r.URL.Path}
-	if verb == "list" || verb == "watch" {
+	if verb == "list" || verb == "watch" || verb == "deletecollection" {
 		a.FieldSelector = r.URL.Query().Get("fieldSelector")
 	}
 	return a

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -75,9 +76,24 @@ func Subresources(res *registry.Resource) []string {
 	return subs
 }
 
-func storageVersionHash(gvk schema.GroupVersionKind) string {
+// kindRef names gvk as discovery does from the group-version gv: with its group and version
+// only when they differ from gv's (pods/eviction is policy/v1 Eviction, pods/status a Pod).
+func kindRef(gv schema.GroupVersion, gvk schema.GroupVersionKind) *metav1.GroupVersionKind {
+	if gvk.GroupVersion() == gv {
+		return &metav1.GroupVersionKind{Kind: gvk.Kind}
+	}
+	return &metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}
+}
+
+// storageVersionHash is upstream's hash of the version a resource is stored in: the first
+// eight bytes of the SHA-256 of group/version/kind, in base64.
+func storageVersionHash(res *registry.Resource) string {
+	gvk := res.GVK
+	if !res.StorageGVK.Empty() {
+		gvk = res.StorageGVK
+	}
 	sum := sha256.Sum256([]byte(gvk.Group + "/" + gvk.Version + "/" + gvk.Kind))
-	return fmt.Sprintf("%x", sum[:8])
+	return base64.StdEncoding.EncodeToString(sum[:8])
 }
 
 func newDiscovery(reg *registry.Registry) *discovery {
@@ -101,7 +117,7 @@ func newDiscovery(reg *registry.Registry) *discovery {
 			list.APIResources = append(list.APIResources, metav1.APIResource{
 				Name: res.Plural, SingularName: res.Singular, Namespaced: res.Namespaced, Kind: res.GVK.Kind,
 				Verbs: res.VerbList(), ShortNames: res.ShortNames, Categories: res.Categories,
-				StorageVersionHash: storageVersionHash(res.GVK),
+				StorageVersionHash: storageVersionHash(res),
 			})
 			scope := apidiscoveryv2.ScopeCluster
 			if res.Namespaced {
@@ -110,17 +126,16 @@ func newDiscovery(reg *registry.Registry) *discovery {
 			ar := apidiscoveryv2.APIResourceDiscovery{
 				Resource: res.Plural, SingularResource: res.Singular, Scope: scope, Verbs: res.VerbList(),
 				ShortNames: res.ShortNames, Categories: res.Categories,
-				ResponseKind: &metav1.GroupVersionKind{Group: res.GVK.Group, Version: res.GVK.Version, Kind: res.GVK.Kind},
+				ResponseKind: kindRef(gv, res.GVK),
 			}
 			for _, sub := range Subresources(res) {
 				kind, verbs := SubresourceKind(res, sub)
+				ref := kindRef(gv, kind)
 				list.APIResources = append(list.APIResources, metav1.APIResource{
-					Name: res.Plural + "/" + sub, Namespaced: res.Namespaced, Kind: kind.Kind, Group: kind.Group, Version: kind.Version, Verbs: verbs,
+					Name: res.Plural + "/" + sub, Namespaced: res.Namespaced, Kind: kind.Kind, Group: ref.Group, Version: ref.Version, Verbs: verbs,
 				})
 				ar.Subresources = append(ar.Subresources, apidiscoveryv2.APISubresourceDiscovery{
-					Subresource:  sub,
-					ResponseKind: &metav1.GroupVersionKind{Group: kind.Group, Version: kind.Version, Kind: kind.Kind},
-					Verbs:        verbs,
+					Subresource: sub, ResponseKind: ref, Verbs: verbs,
 				})
 			}
 			aggResources = append(aggResources, ar)

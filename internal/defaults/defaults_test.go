@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -23,6 +24,7 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -31,6 +33,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 )
+
+// testNow is the clock of defaulting in tests: it dates device taints.
+var testNow = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
 var update = flag.Bool("update", false, "rewrite testdata/*.defaulted.yaml from the current output")
 
@@ -55,6 +60,10 @@ var servedKinds = []schema.GroupVersionKind{
 	{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"}, {Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding"},
 	{Group: "storage.k8s.io", Version: "v1", Kind: "StorageClass"}, {Group: "storage.k8s.io", Version: "v1", Kind: "CSIDriver"},
 	{Group: "storage.k8s.io", Version: "v1", Kind: "CSINode"}, {Group: "storage.k8s.io", Version: "v1", Kind: "VolumeAttachment"},
+	{Group: "storage.k8s.io", Version: "v1", Kind: "CSIStorageCapacity"},
+	{Group: "resource.k8s.io", Version: "v1", Kind: "DeviceClass"}, {Group: "resource.k8s.io", Version: "v1", Kind: "ResourceClaim"},
+	{Group: "resource.k8s.io", Version: "v1", Kind: "ResourceClaimTemplate"}, {Group: "resource.k8s.io", Version: "v1", Kind: "ResourceSlice"},
+	{Group: "resource.k8s.io", Version: "v1", Kind: "DeviceTaintRule"},
 	{Group: "certificates.k8s.io", Version: "v1", Kind: "CertificateSigningRequest"},
 	{Group: "coordination.k8s.io", Version: "v1", Kind: "Lease"},
 	{Group: "discovery.k8s.io", Version: "v1", Kind: "EndpointSlice"},
@@ -78,6 +87,7 @@ func typesScheme(t *testing.T) *runtime.Scheme {
 		networkingv1.AddToScheme, rbacv1.AddToScheme, storagev1.AddToScheme, certificatesv1.AddToScheme,
 		coordinationv1.AddToScheme, discoveryv1.AddToScheme, eventsv1.AddToScheme, policyv1.AddToScheme,
 		schedulingv1.AddToScheme, nodev1.AddToScheme, admissionregistrationv1.AddToScheme, apiextensionsv1.AddToScheme,
+		resourcev1.AddToScheme,
 	} {
 		if err := add(s); err != nil {
 			t.Fatal(err)
@@ -89,7 +99,7 @@ func typesScheme(t *testing.T) *runtime.Scheme {
 func defaultingScheme(t *testing.T) *runtime.Scheme {
 	t.Helper()
 	s := runtime.NewScheme()
-	if err := AddToScheme(s); err != nil {
+	if err := AddToSchemeWithClock(s, func() time.Time { return testNow }); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -183,7 +193,7 @@ func TestGolden(t *testing.T) {
 func TestAddToSchemeCoversServedKinds(t *testing.T) {
 	types, defaulting := typesScheme(t), defaultingScheme(t)
 	registered := map[reflect.Type]bool{}
-	for _, d := range defaulters() {
+	for _, d := range defaulters(time.Now) {
 		typ := reflect.TypeOf(d.obj)
 		if registered[typ] {
 			t.Errorf("%v is registered twice", typ)

@@ -31,6 +31,9 @@
 //	rbac.go                 pkg/apis/rbac/v1/defaults.go
 //	storage.go              pkg/apis/storage/v1/defaults.go
 //	scheduling.go           pkg/apis/scheduling/v1/defaults.go
+//	resource.go             pkg/apis/resource/v1/defaults.go (a taint's timeAdded from the clock
+//	                        given to AddToSchemeWithClock)
+//	resourcestrategy.go     pkg/registry/resource/*/strategy.go, pkg/api/resourceclaimspec
 //	admissionregistration.go pkg/apis/admissionregistration/v1/defaults.go
 //	apiextensions.go        k8s.io/apiextensions-apiserver pkg/apis/apiextensions/v1/defaults.go
 //	qos.go                  pkg/apis/core/helper/qos (used by the Pod strategy)
@@ -38,9 +41,9 @@
 //	admission.go            plugin/pkg/admission/defaulttolerationseconds
 //
 // The certificates, coordination, events, node and policy groups, and the Event,
-// ServiceAccount, ControllerRevision, Ingress, ServiceCIDR, IPAddress, Role, ClusterRole and
-// CSINode kinds have no upstream scheme defaults; they are registered with a function that
-// changes nothing.
+// ServiceAccount, ControllerRevision, Ingress, ServiceCIDR, IPAddress, Role, ClusterRole,
+// CSINode, CSIStorageCapacity and DeviceClass kinds have no upstream scheme defaults; they
+// are registered with a function that changes nothing.
 //
 // Feature gates are frozen at their v1.37 defaults, so gated defaults are applied
 // unconditionally: PodLevelResources (pod-level requests and hugepage limits), ImageVolume

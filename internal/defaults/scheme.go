@@ -2,6 +2,7 @@ package defaults
 
 import (
 	"reflect"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -17,6 +18,7 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -29,7 +31,13 @@ import (
 // upstream defaults get a function that changes nothing, so every served kind is covered.
 // Registry-strategy mutations are not applied: see the PrepareForCreate functions.
 func AddToScheme(s *runtime.Scheme) error {
-	for _, d := range defaulters() {
+	return AddToSchemeWithClock(s, time.Now)
+}
+
+// AddToSchemeWithClock is AddToScheme with the clock that dates what defaulting stamps with
+// the current time (a device taint's timeAdded).
+func AddToSchemeWithClock(s *runtime.Scheme, now func() time.Time) error {
+	for _, d := range defaulters(now) {
 		s.AddTypeDefaultingFunc(d.obj, d.fn)
 	}
 	return nil
@@ -42,7 +50,7 @@ type defaulter struct {
 }
 
 // defaulters lists the registrations, grouped as in the package's files.
-func defaulters() []defaulter {
+func defaulters(now func() time.Time) []defaulter {
 	return concat(
 		// core/v1
 		kind(&corev1.Namespace{}, &corev1.NamespaceList{}, defaultNamespace),
@@ -88,6 +96,13 @@ func defaulters() []defaulter {
 		kind(&storagev1.CSIDriver{}, &storagev1.CSIDriverList{}, defaultCSIDriver),
 		kind(&storagev1.CSINode{}, &storagev1.CSINodeList{}, none[*storagev1.CSINode]),
 		kind(&storagev1.VolumeAttachment{}, &storagev1.VolumeAttachmentList{}, defaultVolumeAttachment),
+		kind(&storagev1.CSIStorageCapacity{}, &storagev1.CSIStorageCapacityList{}, none[*storagev1.CSIStorageCapacity]),
+		// resource.k8s.io/v1
+		kind(&resourcev1.DeviceClass{}, &resourcev1.DeviceClassList{}, none[*resourcev1.DeviceClass]),
+		kind(&resourcev1.ResourceClaim{}, &resourcev1.ResourceClaimList{}, defaultResourceClaim),
+		kind(&resourcev1.ResourceClaimTemplate{}, &resourcev1.ResourceClaimTemplateList{}, defaultResourceClaimTemplate),
+		kind(&resourcev1.ResourceSlice{}, &resourcev1.ResourceSliceList{}, resourceSliceDefaulter(now)),
+		kind(&resourcev1.DeviceTaintRule{}, &resourcev1.DeviceTaintRuleList{}, deviceTaintRuleDefaulter(now)),
 		// Groups with one kind each.
 		kind(&certificatesv1.CertificateSigningRequest{}, &certificatesv1.CertificateSigningRequestList{}, none[*certificatesv1.CertificateSigningRequest]),
 		kind(&coordinationv1.Lease{}, &coordinationv1.LeaseList{}, none[*coordinationv1.Lease]),

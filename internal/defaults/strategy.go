@@ -28,7 +28,8 @@ import (
 // disabled feature gates (nothing to do with every gate at its v1.37 default) have no
 // function here: ConfigMap, Secret, Endpoints, ServiceAccount, Event, LimitRange,
 // ControllerRevision, Role, ClusterRole, RoleBinding, ClusterRoleBinding, StorageClass,
-// CSIDriver, CSINode, Lease, RuntimeClass, IPAddress and events.k8s.io Event.
+// CSIDriver, CSINode, CSIStorageCapacity, DeviceClass, Lease, RuntimeClass, IPAddress and
+// events.k8s.io Event. The resource.k8s.io strategies are in resourcestrategy.go.
 
 // DeprecatedTemplateGenerationAnnotation carries a DaemonSet's internal templateGeneration
 // in apps/v1, where the field does not exist.

@@ -50,10 +50,17 @@ func TestColumns(t *testing.T) {
 		{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}:        "Name,Role,Age,Users*,Groups*,ServiceAccounts*",
 		{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"}: "Name,Role,Age,Users*,Groups*,ServiceAccounts*",
 
-		{Group: "storage.k8s.io", Kind: "StorageClass"}:     "Name,Provisioner,ReclaimPolicy,VolumeBindingMode,AllowVolumeExpansion,Age",
-		{Group: "storage.k8s.io", Kind: "CSIDriver"}:        "Name,AttachRequired,PodInfoOnMount,StorageCapacity,TokenRequests,RequiresRepublish,Modes,Age",
-		{Group: "storage.k8s.io", Kind: "CSINode"}:          "Name,Drivers,Age",
-		{Group: "storage.k8s.io", Kind: "VolumeAttachment"}: "Name,Attacher,PV,Node,Attached,Age",
+		{Group: "storage.k8s.io", Kind: "StorageClass"}:       "Name,Provisioner,ReclaimPolicy,VolumeBindingMode,AllowVolumeExpansion,Age",
+		{Group: "storage.k8s.io", Kind: "CSIDriver"}:          "Name,AttachRequired,PodInfoOnMount,StorageCapacity,TokenRequests,RequiresRepublish,Modes,Age",
+		{Group: "storage.k8s.io", Kind: "CSINode"}:            "Name,Drivers,Age",
+		{Group: "storage.k8s.io", Kind: "VolumeAttachment"}:   "Name,Attacher,PV,Node,Attached,Age",
+		{Group: "storage.k8s.io", Kind: "CSIStorageCapacity"}: "Name,Created At",
+
+		{Group: "resource.k8s.io", Kind: "DeviceClass"}:           "Name,Age",
+		{Group: "resource.k8s.io", Kind: "ResourceClaim"}:         "Name,State,Age",
+		{Group: "resource.k8s.io", Kind: "ResourceClaimTemplate"}: "Name,Age",
+		{Group: "resource.k8s.io", Kind: "ResourceSlice"}:         "Name,Node,Driver,Pool,Age",
+		{Group: "resource.k8s.io", Kind: "DeviceTaintRule"}:       "Name,Key,Value,Effect,TimeAdded,Age",
 
 		{Group: "certificates.k8s.io", Kind: "CertificateSigningRequest"}: "Name,Age,SignerName,Requestor,RequestedDuration,Condition",
 		{Group: "coordination.k8s.io", Kind: "Lease"}:                     "Name,Holder,Age",

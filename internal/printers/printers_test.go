@@ -24,6 +24,7 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -79,6 +80,12 @@ var servedKinds = []struct {
 	{storagev1.SchemeGroupVersion.WithKind("CSIDriver"), func() runtime.Object { return &storagev1.CSIDriver{} }},
 	{storagev1.SchemeGroupVersion.WithKind("CSINode"), func() runtime.Object { return &storagev1.CSINode{} }},
 	{storagev1.SchemeGroupVersion.WithKind("VolumeAttachment"), func() runtime.Object { return &storagev1.VolumeAttachment{} }},
+	{storagev1.SchemeGroupVersion.WithKind("CSIStorageCapacity"), func() runtime.Object { return &storagev1.CSIStorageCapacity{} }},
+	{resourcev1.SchemeGroupVersion.WithKind("DeviceClass"), func() runtime.Object { return &resourcev1.DeviceClass{} }},
+	{resourcev1.SchemeGroupVersion.WithKind("ResourceClaim"), func() runtime.Object { return &resourcev1.ResourceClaim{} }},
+	{resourcev1.SchemeGroupVersion.WithKind("ResourceClaimTemplate"), func() runtime.Object { return &resourcev1.ResourceClaimTemplate{} }},
+	{resourcev1.SchemeGroupVersion.WithKind("ResourceSlice"), func() runtime.Object { return &resourcev1.ResourceSlice{} }},
+	{resourcev1.SchemeGroupVersion.WithKind("DeviceTaintRule"), func() runtime.Object { return &resourcev1.DeviceTaintRule{} }},
 	{certificatesv1.SchemeGroupVersion.WithKind("CertificateSigningRequest"), func() runtime.Object { return &certificatesv1.CertificateSigningRequest{} }},
 	{coordinationv1.SchemeGroupVersion.WithKind("Lease"), func() runtime.Object { return &coordinationv1.Lease{} }},
 	{discoveryv1.SchemeGroupVersion.WithKind("EndpointSlice"), func() runtime.Object { return &discoveryv1.EndpointSlice{} }},
@@ -349,6 +356,20 @@ func TestRows(t *testing.T) {
 			{"minimal.csi.example.com", true, false, false, "<unset>", false, none, "5m"},
 			{"node-1", int64(2), "5m"},
 			{"csi-123", "ebs.csi.aws.com", "pv-1", "node-1", true, "5m"},
+			{"csisc-node-1", "2026-01-01T11:55:00Z"},
+		},
+		"resource.yaml": {
+			{"gpu.example.com", "3d"},
+			{"pending", "pending", "5m"},
+			{"allocated", "allocated", "5m"},
+			{"reserved", "allocated,reserved", "5m"},
+			{"deleted-allocated", "deleted,allocated", "5m"},
+			{"deleted-pending", "deleted", "5m"},
+			{"gpu-template", "60m"},
+			{"node-1-gpu", "node-1", "gpu.example.com", "node-1", "5m"},
+			{"network", "", "net.example.com", "shared/a", "5m"},
+			{"drain", "example.com/drain", "", "NoExecute", "2m", "5m"},
+			{"untimed", "example.com/maint", "planned", "NoSchedule", "", "5m"},
 		},
 		"misc.yaml": {
 			{"csr-abc", "5m", "kubernetes.io/kube-apiserver-client-kubelet", "system:node:node-1", "24h", "Approved,Issued"},

@@ -22,6 +22,8 @@ func init() {
 	register(Printer{Columns: csiDriverColumns(), Cells: cellsOf(csiDriverCells)}, storage("CSIDriver"))
 	register(Printer{Columns: csiNodeColumns(), Cells: cellsOf(csiNodeCells)}, storage("CSINode"))
 	register(Printer{Columns: volumeAttachmentColumns(), Cells: cellsOf(volumeAttachmentCells)}, storage("VolumeAttachment"))
+	// Upstream's CSIStorageCapacity storage does not use its printer: the default NAME, CREATED AT.
+	register(createdAt, storage("CSIStorageCapacity"))
 }
 
 // StorageClass

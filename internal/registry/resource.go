@@ -40,6 +40,11 @@ type Resource struct {
 	Generation bool
 	// CreateOnUpdate allows PUT to create a missing object.
 	CreateOnUpdate bool
+	// RequireResourceVersion refuses an update of an existing object that does not carry
+	// metadata.resourceVersion (upstream's AllowUnconditionalUpdate false: CSIStorageCapacity,
+	// DeviceTaintRule). Patches and server-side apply start from the stored object, so only a
+	// PUT can lack it.
+	RequireResourceVersion bool
 	// ReturnDeletedObject makes DELETE return the object rather than a Success Status.
 	ReturnDeletedObject bool
 	// Subresources lists subresources served by special handlers (log, exec, binding, ...).
@@ -53,6 +58,9 @@ type Resource struct {
 	PrepareForCreate func(ctx context.Context, obj runtime.Object)
 	// PrepareForUpdate sets server-owned fields of an updated object from the old one.
 	PrepareForUpdate func(ctx context.Context, obj, old runtime.Object)
+	// PrepareForStatusUpdate, if set, runs after PrepareForUpdate on writes to the status
+	// subresource (a ResourceClaim drops the status of devices it no longer holds).
+	PrepareForStatusUpdate func(ctx context.Context, obj, old runtime.Object)
 	// Validate and ValidateUpdate return the object's errors beyond ObjectMeta's.
 	Validate       func(obj runtime.Object) field.ErrorList
 	ValidateUpdate func(obj, old runtime.Object) field.ErrorList

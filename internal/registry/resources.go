@@ -8,6 +8,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/api/validation/path"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -127,6 +128,19 @@ func BuiltinResources() []*Resource {
 		{GVK: gvk("storage.k8s.io", "v1", "CSIDriver"), Plural: "csidrivers", Singular: "csidriver"},
 		{GVK: gvk("storage.k8s.io", "v1", "CSINode"), Plural: "csinodes", Singular: "csinode"},
 		{GVK: gvk("storage.k8s.io", "v1", "VolumeAttachment"), Plural: "volumeattachments", Singular: "volumeattachment", Status: true},
+		{GVK: gvk("storage.k8s.io", "v1", "CSIStorageCapacity"), Plural: "csistoragecapacities", Singular: "csistoragecapacity",
+			Namespaced: true, RequireResourceVersion: true},
+
+		// resource.k8s.io/v1 (dynamic resource allocation)
+		{GVK: gvk("resource.k8s.io", "v1", "DeviceClass"), Plural: "deviceclasses", Singular: "deviceclass", Generation: true},
+		{GVK: gvk("resource.k8s.io", "v1", "ResourceClaim"), Plural: "resourceclaims", Singular: "resourceclaim", Namespaced: true,
+			Status: true},
+		{GVK: gvk("resource.k8s.io", "v1", "ResourceClaimTemplate"), Plural: "resourceclaimtemplates", Singular: "resourceclaimtemplate",
+			Namespaced: true},
+		{GVK: gvk("resource.k8s.io", "v1", "ResourceSlice"), Plural: "resourceslices", Singular: "resourceslice", Generation: true,
+			Fields: resourceSliceFields, FieldLabels: resourceSliceFieldLabels, IndexField: resourcev1.ResourceSliceSelectorNodeName},
+		{GVK: gvk("resource.k8s.io", "v1", "DeviceTaintRule"), Plural: "devicetaintrules", Singular: "devicetaintrule", Status: true,
+			Generation: true, RequireResourceVersion: true},
 
 		// the rest
 		{GVK: gvk("certificates.k8s.io", "v1", "CertificateSigningRequest"), Plural: "certificatesigningrequests", Singular: "certificatesigningrequest",
@@ -204,6 +218,23 @@ func podGracePeriod(o runtime.Object, requested *int64) int64 {
 		}
 	}
 	return period
+}
+
+var resourceSliceFieldLabels = []string{resourcev1.ResourceSliceSelectorNodeName, resourcev1.ResourceSliceSelectorDriver,
+	resourcev1.ResourceSliceSelectorPoolName}
+
+// resourceSliceFields are a ResourceSlice's selectable fields; an unset nodeName selects as "".
+func resourceSliceFields(o runtime.Object) fields.Set {
+	s := o.(*resourcev1.ResourceSlice)
+	node := ""
+	if s.Spec.NodeName != nil {
+		node = *s.Spec.NodeName
+	}
+	return fields.Set{
+		resourcev1.ResourceSliceSelectorNodeName: node,
+		resourcev1.ResourceSliceSelectorDriver:   s.Spec.Driver,
+		resourcev1.ResourceSliceSelectorPoolName: s.Spec.Pool.Name,
+	}
 }
 
 var eventFieldLabels = []string{"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",

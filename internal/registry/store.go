@@ -380,6 +380,12 @@ func (s *Store) prepareUpdate(ctx context.Context, next, cur runtime.Object, nam
 	if a.GetName() != name {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", a.GetName(), name))
 	}
+	if a.GetResourceVersion() == "" && s.R.RequireResourceVersion {
+		// Upstream names the resource, not the kind, in this error.
+		gk := schema.GroupKind{Group: s.R.GVK.Group, Kind: s.R.Plural}
+		return nil, apierrors.NewInvalid(gk, name, field.ErrorList{
+			field.Invalid(field.NewPath("metadata", "resourceVersion"), uint64(0), "must be specified for an update")})
+	}
 	if rv := a.GetResourceVersion(); rv != "" && rv != ca.GetResourceVersion() {
 		return nil, apierrors.NewConflict(s.R.GroupResource(), name, fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
 	}
@@ -435,6 +441,9 @@ func (s *Store) prepareUpdate(ctx context.Context, next, cur runtime.Object, nam
 	a, _ = meta.Accessor(next)
 	if s.R.PrepareForUpdate != nil {
 		s.R.PrepareForUpdate(ctx, next, cur)
+	}
+	if subresource == "status" && s.R.PrepareForStatusUpdate != nil {
+		s.R.PrepareForStatusUpdate(ctx, next, cur)
 	}
 	if s.R.Generation && subresource == "" && !specEqual(next, cur) {
 		a.SetGeneration(ca.GetGeneration() + 1)

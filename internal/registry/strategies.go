@@ -13,6 +13,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -78,6 +79,10 @@ var createStrategies = map[string]func(context.Context, runtime.Object){
 	"MutatingWebhookConfiguration": create(func(c *admissionregistrationv1.MutatingWebhookConfiguration) {
 		defaults.PrepareForCreateMutatingWebhookConfiguration(c)
 	}),
+	"ResourceClaim":         create(defaults.PrepareForCreateResourceClaim),
+	"ResourceClaimTemplate": create(defaults.PrepareForCreateResourceClaimTemplate),
+	"ResourceSlice":         create(defaults.PrepareForCreateResourceSlice),
+	"DeviceTaintRule":       create(defaults.PrepareForCreateDeviceTaintRule),
 	"CertificateSigningRequest": func(ctx context.Context, obj runtime.Object) {
 		u, _ := UserFrom(ctx)
 		defaults.PrepareForCreateCertificateSigningRequest(obj.(*certificatesv1.CertificateSigningRequest), u.Name, u.UID, u.Groups, u.Extra)
@@ -95,6 +100,12 @@ var updateStrategies = map[string]func(context.Context, runtime.Object, runtime.
 		}
 		ns.Labels[corev1.LabelMetadataName] = ns.Name
 	},
+	"ResourceClaim":         update(defaults.PrepareForUpdateResourceClaim),
+	"ResourceClaimTemplate": update(defaults.PrepareForUpdateResourceClaimTemplate),
+	"ResourceSlice":         update(defaults.PrepareForUpdateResourceSlice),
+	"DeviceTaintRule": update(func(r, old *resourcev1.DeviceTaintRule) {
+		defaults.PrepareForUpdateDeviceTaintRule(r, old, time.Now())
+	}),
 	"Job": func(_ context.Context, obj, old runtime.Object) {
 		// The generated selector and labels are immutable; keep what create made.
 		j, o := obj.(*batchv1.Job), old.(*batchv1.Job)
@@ -115,6 +126,17 @@ var updateStrategies = map[string]func(context.Context, runtime.Object, runtime.
 			ds.Annotations[appsv1.DeprecatedTemplateGeneration] = gen
 		}
 	},
+}
+
+// statusUpdateStrategies are upstream's status strategies' PrepareForUpdate behaviours beyond
+// "the status changes, nothing else does".
+var statusUpdateStrategies = map[string]func(context.Context, runtime.Object, runtime.Object){
+	"ResourceClaim": update(defaults.PrepareForStatusUpdateResourceClaim),
+}
+
+// update adapts a typed PrepareForUpdate function.
+func update[T runtime.Object](fn func(obj, old T)) func(context.Context, runtime.Object, runtime.Object) {
+	return func(_ context.Context, obj, old runtime.Object) { fn(obj.(T), old.(T)) }
 }
 
 func itoa(n int64) string {
@@ -139,6 +161,9 @@ func withStrategies(rs []*Resource) []*Resource {
 		}
 		if f, ok := updateStrategies[r.GVK.Kind]; ok && r.PrepareForUpdate == nil {
 			r.PrepareForUpdate = f
+		}
+		if f, ok := statusUpdateStrategies[r.GVK.Kind]; ok && r.PrepareForStatusUpdate == nil {
+			r.PrepareForStatusUpdate = f
 		}
 		if r.Validate == nil {
 			r.Validate = func(obj runtime.Object) field.ErrorList { return validation.ValidateCreate(obj) }

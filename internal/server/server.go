@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"log/slog"
 	"net"
@@ -214,6 +215,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	svcStore := reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "services"})
 	svcStore.Hooks = &allocator.Services{IPs: ipAlloc, Ports: allocator.NewPorts(client, scheme, 30000, 2768, time.Now().UnixNano())}
 	nsStore := reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"})
+	for _, r := range []string{"resourceclaims", "resourceclaimtemplates"} {
+		reg.Store(resourcev1.SchemeGroupVersion.WithResource(r)).Hooks = registry.DRAAdminAccess{Namespaces: nsStore}
+	}
 	for _, res := range reg.Resources() {
 		if res.Namespaced {
 			reg.Store(res.GroupVersionResource()).NamespaceCheck = namespaceCheck(nsStore)

@@ -238,3 +238,28 @@ func validateVolumeAttachmentUpdate(va, old *storagev1.VolumeAttachment) field.E
 	}
 	return allErrs
 }
+
+// validateCSIStorageCapacity validates a storage capacity's node topology,
+// storage class name and capacity.
+func validateCSIStorageCapacity(c *storagev1.CSIStorageCapacity) field.ErrorList {
+	allErrs := labelSelector(c.NodeTopology, field.NewPath("nodeTopology"))
+	allErrs = append(allErrs, nameErrs(apimachineryvalidation.NameIsDNSSubdomain, c.StorageClassName, field.NewPath("storageClassName"))...)
+	if c.Capacity != nil {
+		allErrs = append(allErrs, nonNegativeQuantity(*c.Capacity, field.NewPath("capacity"))...)
+	}
+	return allErrs
+}
+
+// validateCSIStorageCapacityUpdate validates an update; the node topology
+// and storage class name are the inputs of the driver's GetCapacity call and
+// immutable.
+func validateCSIStorageCapacityUpdate(c, old *storagev1.CSIStorageCapacity) field.ErrorList {
+	var allErrs field.ErrorList
+	if !apiequality.Semantic.DeepEqual(c.NodeTopology, old.NodeTopology) {
+		allErrs = append(allErrs, field.Invalid(field.NewPath("nodeTopology"), c.NodeTopology, "field is immutable"))
+	}
+	if c.StorageClassName != old.StorageClassName {
+		allErrs = append(allErrs, field.Invalid(field.NewPath("storageClassName"), c.StorageClassName, "field is immutable"))
+	}
+	return allErrs
+}

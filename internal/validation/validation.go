@@ -13,6 +13,7 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -105,6 +106,19 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 		return validateCSINode(o)
 	case *storagev1.VolumeAttachment:
 		return validateVolumeAttachment(o)
+	case *storagev1.CSIStorageCapacity:
+		return validateCSIStorageCapacity(o)
+	// resource.k8s.io/v1
+	case *resourcev1.DeviceClass:
+		return validateDeviceClass(o)
+	case *resourcev1.ResourceClaim:
+		return validateResourceClaim(o)
+	case *resourcev1.ResourceClaimTemplate:
+		return validateResourceClaimTemplate(o)
+	case *resourcev1.ResourceSlice:
+		return validateResourceSlice(o)
+	case *resourcev1.DeviceTaintRule:
+		return validateDeviceTaintRule(o)
 	// certificates.k8s.io/v1
 	case *certificatesv1.CertificateSigningRequest:
 		return validateCSR(o)
@@ -287,6 +301,30 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 		if p, ok := old.(*storagev1.VolumeAttachment); ok {
 			return validateVolumeAttachmentUpdate(o, p)
 		}
+	case *storagev1.CSIStorageCapacity:
+		if p, ok := old.(*storagev1.CSIStorageCapacity); ok {
+			return validateCSIStorageCapacityUpdate(o, p)
+		}
+	case *resourcev1.DeviceClass:
+		if p, ok := old.(*resourcev1.DeviceClass); ok {
+			return validateDeviceClassUpdate(o, p)
+		}
+	case *resourcev1.ResourceClaim:
+		if p, ok := old.(*resourcev1.ResourceClaim); ok {
+			return validateResourceClaimUpdate(o, p)
+		}
+	case *resourcev1.ResourceClaimTemplate:
+		if p, ok := old.(*resourcev1.ResourceClaimTemplate); ok {
+			return validateResourceClaimTemplateUpdate(o, p)
+		}
+	case *resourcev1.ResourceSlice:
+		if p, ok := old.(*resourcev1.ResourceSlice); ok {
+			return validateResourceSliceUpdate(o, p)
+		}
+	case *resourcev1.DeviceTaintRule:
+		if p, ok := old.(*resourcev1.DeviceTaintRule); ok {
+			return validateDeviceTaintRuleUpdate(o, p)
+		}
 	case *certificatesv1.CertificateSigningRequest:
 		if p, ok := old.(*certificatesv1.CertificateSigningRequest); ok {
 			return validateCSRUpdate(o, p)
@@ -370,6 +408,12 @@ func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 		return validateJobStatus(&o.Status, field.NewPath("status"))
 	case *corev1.ResourceQuota:
 		return validateResourceQuotaStatus(&o.Status, field.NewPath("status"))
+	case *resourcev1.ResourceClaim:
+		if p, ok := old.(*resourcev1.ResourceClaim); ok {
+			return validateResourceClaimStatusUpdate(o, p)
+		}
+	case *resourcev1.DeviceTaintRule:
+		return validateDeviceTaintRuleStatus(o)
 	}
 	return nil
 }

@@ -433,10 +433,10 @@ func azureDiskSource(a *corev1.AzureDiskVolumeSource, fldPath *field.Path) field
 
 // csiDriverName validates a CSI driver name.
 func csiDriverName(name string, fldPath *field.Path) field.ErrorList {
-	var allErrs field.ErrorList
 	if len(name) == 0 {
-		allErrs = append(allErrs, field.Required(fldPath, ""))
+		return field.ErrorList{field.Required(fldPath, "")}
 	}
+	var allErrs field.ErrorList
 	if len(name) > 63 {
 		allErrs = append(allErrs, field.TooLong(fldPath, "", 63))
 	}

@@ -15,6 +15,7 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -34,6 +35,9 @@ func allKinds() []runtime.Object {
 		&networkingv1.Ingress{}, &networkingv1.IngressClass{}, &networkingv1.NetworkPolicy{}, &networkingv1.ServiceCIDR{}, &networkingv1.IPAddress{},
 		&rbacv1.Role{}, &rbacv1.ClusterRole{}, &rbacv1.RoleBinding{}, &rbacv1.ClusterRoleBinding{},
 		&storagev1.StorageClass{}, &storagev1.CSIDriver{}, &storagev1.CSINode{}, &storagev1.VolumeAttachment{},
+		&storagev1.CSIStorageCapacity{},
+		&resourcev1.DeviceClass{}, &resourcev1.ResourceClaim{}, &resourcev1.ResourceClaimTemplate{},
+		&resourcev1.ResourceSlice{}, &resourcev1.DeviceTaintRule{},
 		&certificatesv1.CertificateSigningRequest{},
 		&coordinationv1.Lease{},
 		&discoveryv1.EndpointSlice{},
@@ -53,6 +57,7 @@ var kindsWithoutRequiredFields = map[string]bool{
 	"*v1.Role": true, "*v1.ClusterRole": true, "*v1.NetworkPolicy": true, "*v1.Lease": true,
 	"*v1.PodDisruptionBudget": true, "*v1.PriorityClass": true, "*v1.CSINode": true,
 	"*v1.ValidatingWebhookConfiguration": true, "*v1.MutatingWebhookConfiguration": true,
+	"*v1.DeviceClass": true, "*v1.ResourceClaim": true, "*v1.ResourceClaimTemplate": true,
 }
 
 func TestZeroValuesDoNotPanic(t *testing.T) {

@@ -206,7 +206,8 @@ func normalizeStatus(v any) any {
 }
 
 // timeColumns are the Table columns whose cells depend on the clock.
-var timeColumns = map[string]bool{"Age": true, "Last Seen": true, "First Seen": true, "Last Schedule": true, "Duration": true}
+var timeColumns = map[string]bool{"Age": true, "Last Seen": true, "First Seen": true, "Last Schedule": true, "Duration": true,
+	"TimeAdded": true}
 
 // normalizeTable keeps a Table's columns and, for each row, its cells (time-valued ones masked)
 // and the name and namespace of the row's object.

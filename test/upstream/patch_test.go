@@ -222,6 +222,12 @@ func normalizeExplain(s string) any {
 			enums = append(enums, l)
 			continue
 		case strings.TrimSpace(l) == "" && l != "" && i+1 < len(in) && possibleEnums.MatchString(in[i+1]):
+			// openapi-gen puts a blank line before the paragraph even when the description
+			// already ends with one: those blank lines belong to the paragraph too.
+			for len(text) > 0 && text[len(text)-1] == l {
+				enums = append(enums, text[len(text)-1])
+				text = text[:len(text)-1]
+			}
 			for ; i < len(in) && in[i] != ""; i++ {
 				enums = append(enums, in[i])
 			}

@@ -62,6 +62,16 @@ func controllerRoleRules() map[string][]rbacv1.PolicyRule {
 			newRule("get", "list", "watch", "update").groups(legacyGroup).resources("pods").rule(),
 			ev,
 		},
+		"device-taint-eviction-controller": {
+			newRule("get", "list", "watch", "delete").groups(legacyGroup).resources("pods").rule(),
+			newRule("update", "patch").groups(legacyGroup).resources("pods/status").rule(),
+			newRule("get", "list", "watch").groups(resourceGroup).resources("resourceclaims").rule(),
+			newRule("get", "list", "watch").groups(resourceGroup).resources("resourceslices").rule(),
+			newRule("get", "list", "watch").groups(resourceGroup).resources("deviceclasses").rule(),
+			ev,
+			newRule("update", "patch").groups(resourceGroup).resources("devicetaintrules/status").rule(),
+			newRule("get", "list", "watch").groups(resourceGroup).resources("devicetaintrules").rule(),
+		},
 		"disruption-controller": {
 			newRule("get", "list", "watch").groups(extensionsGroup, appsGroup).resources("deployments").rule(),
 			newRule("get", "list", "watch").groups(appsGroup, extensionsGroup).resources("replicasets").rule(),
@@ -188,6 +198,7 @@ func controllerRoleRules() map[string][]rbacv1.PolicyRule {
 			newRule("update", "patch").groups(resourceGroup).resources("resourceclaims", "resourceclaims/status").rule(),
 			newRule("update", "patch").groups(legacyGroup).resources("pods/status").rule(),
 			ev,
+			newRule("update", "patch").groups(resourceGroup).resources("resourceclaims/binding").rule(),
 		},
 		"resourcequota-controller": {
 			newRule("list", "watch").groups("*").resources("*").rule(),

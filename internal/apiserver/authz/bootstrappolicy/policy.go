@@ -34,7 +34,9 @@ const (
 // SimulatedNodeRole names skiff's ClusterRole, bound to system:bootstrappers, under which
 // `skiff simulate` runs its simulated nodes with the join token: the rules of system:node and
 // system:node-proxier, without the reads of Secrets, ConfigMaps, volumes and service account
-// tokens that only a node running real containers needs. A simulator acts for thousands of nodes
+// tokens that only a node running real containers needs, and without dynamic resource
+// allocation (ResourceClaims and ResourceSlices), which simulated nodes do not do and which the
+// node authorizer would otherwise narrow to one node. A simulator acts for thousands of nodes
 // through one shared client, so it cannot carry one node's identity; the join token already lets
 // its holder obtain any node's credentials (see the node-client bindings), so this grants no more
 // than joining does. Real agents use their own node credentials, which the node authorizer and
@@ -49,7 +51,8 @@ const NodeProxierRole = "skiff:node-proxier"
 
 // SimulatedNodeRules are the rules of SimulatedNodeRole.
 func SimulatedNodeRules() []rbacv1.PolicyRule {
-	secret := map[string]bool{"secrets": true, "configmaps": true, "persistentvolumeclaims": true, "persistentvolumes": true, "serviceaccounts/token": true}
+	secret := map[string]bool{"secrets": true, "configmaps": true, "persistentvolumeclaims": true, "persistentvolumes": true, "serviceaccounts/token": true,
+		"resourceclaims": true, "resourceslices": true}
 	var rules []rbacv1.PolicyRule
 	for _, r := range ClusterRoles() {
 		if r.Name != "system:node" && r.Name != "system:node-proxier" {
@@ -108,6 +111,9 @@ func NodeRules() []rbacv1.PolicyRule {
 		newRule("get", "watch", "list").groups(storageGroup).resources("csidrivers").rule(),
 		newRule("get", "create", "update", "patch", "delete").groups(storageGroup).resources("csinodes").rule(),
 		newRule("get", "list", "watch").groups("node.k8s.io").resources("runtimeclasses").rule(),
+		// Dynamic resource allocation: the claims of its pods, and its drivers' slices.
+		newRule("get").groups(resourceGroup).resources("resourceclaims").rule(),
+		newRule("deletecollection").groups(resourceGroup).resources("resourceslices").rule(),
 	}
 }
 
@@ -206,7 +212,8 @@ func ClusterRoles() []rbacv1.ClusterRole {
 		clusterRole("system:kube-scheduler", nil,
 			eventsRule(),
 			newRule("create").groups(coordinationGroup).resources("leases").rule(),
-			newRule("get", "update").groups(coordinationGroup).resources("leases").names("kube-scheduler").rule(),
+			newRule("get", "update", "list", "watch").groups(coordinationGroup).resources("leases").names("kube-scheduler").rule(),
+			newRule(ReadWrite...).groups(coordinationGroup).resources("leasecandidates").rule(),
 			newRule(Read...).groups(legacyGroup).resources("nodes").rule(),
 			newRule("get", "list", "watch", "delete").groups(legacyGroup).resources("pods").rule(),
 			newRule("create").groups(legacyGroup).resources("pods/binding", "bindings").rule(),
@@ -219,9 +226,20 @@ func ClusterRoles() []rbacv1.ClusterRole {
 			newRule("create").groups(authenticationGroup).resources("tokenreviews").rule(),
 			newRule("create").groups(authorizationGroup).resources("subjectaccessreviews").rule(),
 			newRule(Read...).groups(storageGroup).resources("csinodes").rule(),
+			newRule("get", "list", "watch").groups(storageGroup).resources("volumeattachments").rule(),
 			newRule(Read...).groups(legacyGroup).resources("namespaces").rule(),
 			newRule(Read...).groups(storageGroup).resources("csidrivers").rule(),
-			newRule(Read...).groups(storageGroup).resources("csistoragecapacities").rule()),
+			newRule(Read...).groups(storageGroup).resources("csistoragecapacities").rule(),
+			// Dynamic resource allocation (DRAExtendedResource, DRADeviceTaintRules and
+			// DRAResourceClaimGranularStatusAuthorization are on).
+			newRule(Read...).groups(resourceGroup).resources("deviceclasses").rule(),
+			newRule(ReadUpdate...).groups(resourceGroup).resources("resourceclaims").rule(),
+			newRule(ReadUpdate...).groups(resourceGroup).resources("resourceclaims/status").rule(),
+			newRule("update").groups(legacyGroup).resources("pods/finalizers").rule(),
+			newRule(Read...).groups(resourceGroup).resources("resourceslices").rule(),
+			newRule("create", "delete").groups(resourceGroup).resources("resourceclaims").rule(),
+			newRule(Read...).groups(resourceGroup).resources("devicetaintrules").rule(),
+			newRule("update", "patch").groups(resourceGroup).resources("resourceclaims/binding").rule()),
 	}
 	return append(roles, controllerRoles()...)
 }
@@ -257,6 +275,7 @@ func editRules() []rbacv1.PolicyRule {
 			"replicasets", "replicasets/scale", "replicationcontrollers/scale", "networkpolicies").rule(),
 		newRule(Write...).groups(policyGroup).resources("poddisruptionbudgets").rule(),
 		newRule(Write...).groups(networkingGroup).resources("networkpolicies", "ingresses").rule(),
+		newRule(Write...).groups(resourceGroup).resources("resourceclaims", "resourceclaimtemplates").rule(),
 	}
 }
 
@@ -280,6 +299,7 @@ func viewRules() []rbacv1.PolicyRule {
 			"networkpolicies").rule(),
 		newRule(Read...).groups(policyGroup).resources("poddisruptionbudgets", "poddisruptionbudgets/status").rule(),
 		newRule(Read...).groups(networkingGroup).resources("networkpolicies", "ingresses", "ingresses/status").rule(),
+		newRule(Read...).groups(resourceGroup).resources("resourceclaims", "resourceclaims/status", "resourceclaimtemplates").rule(),
 	}
 }
 

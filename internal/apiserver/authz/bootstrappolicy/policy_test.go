@@ -2,7 +2,10 @@ package bootstrappolicy
 
 import (
 	"context"
+	"slices"
 	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/skiff-project/skiff/internal/apiserver"
 	"github.com/skiff-project/skiff/internal/apiserver/authz/rbac"
@@ -105,8 +108,18 @@ func TestDefaultGrants(t *testing.T) {
 		{"join token requests node certificates", resource(joiner, "create", "certificates.k8s.io", "certificatesigningrequests", "nodeclient", ""), true},
 		{"join token posts pod status", resource(joiner, "patch", "", "pods", "status", "default"), true},
 		{"join token deletes no deployments", resource(joiner, "delete", "apps", "deployments", "", "default"), false},
+		{"join token reads no resource claims", resource(joiner, "get", "resource.k8s.io", "resourceclaims", "", "default"), false},
+		{"join token deletes no resource slices", resource(joiner, "deletecollection", "resource.k8s.io", "resourceslices", "", ""), false},
 		{"scheduler binds pods", resource(scheduler, "create", "", "pods", "binding", "default"), true},
 		{"scheduler reads pvcs", resource(scheduler, "list", "", "persistentvolumeclaims", "", ""), true},
+		{"scheduler watches storage capacities", resource(scheduler, "watch", "storage.k8s.io", "csistoragecapacities", "", ""), true},
+		{"scheduler watches device classes", resource(scheduler, "watch", "resource.k8s.io", "deviceclasses", "", ""), true},
+		{"scheduler watches resource slices", resource(scheduler, "watch", "resource.k8s.io", "resourceslices", "", ""), true},
+		{"scheduler watches device taint rules", resource(scheduler, "watch", "resource.k8s.io", "devicetaintrules", "", ""), true},
+		{"scheduler allocates claims", resource(scheduler, "update", "resource.k8s.io", "resourceclaims", "status", "default"), true},
+		{"scheduler binds claims", resource(scheduler, "patch", "resource.k8s.io", "resourceclaims", "binding", ""), true},
+		{"scheduler creates extended resource claims", resource(scheduler, "create", "resource.k8s.io", "resourceclaims", "", "default"), true},
+		{"scheduler writes no slices", resource(scheduler, "create", "resource.k8s.io", "resourceslices", "", ""), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,5 +128,38 @@ func TestDefaultGrants(t *testing.T) {
 				t.Errorf("Authorize = %v (%s, %v), want %v", ok, reason, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestUserFacingRolesCoverClaims checks that admin, edit and view aggregate upstream's rules for
+// resource claims and their templates.
+func TestUserFacingRolesCoverClaims(t *testing.T) {
+	rules := map[string][]rbacv1.PolicyRule{}
+	for _, r := range ClusterRoles() {
+		rules[r.Name] = r.Rules
+	}
+	allows := func(role, verb, resource string) bool {
+		for _, r := range rules[role] {
+			if slices.Contains(r.APIGroups, "resource.k8s.io") && slices.Contains(r.Resources, resource) && slices.Contains(r.Verbs, verb) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range []struct {
+		role, verb, resource string
+	}{
+		{"system:aggregate-to-view", "watch", "resourceclaims"},
+		{"system:aggregate-to-view", "get", "resourceclaims/status"},
+		{"system:aggregate-to-view", "list", "resourceclaimtemplates"},
+		{"system:aggregate-to-edit", "create", "resourceclaims"},
+		{"system:aggregate-to-edit", "deletecollection", "resourceclaimtemplates"},
+	} {
+		if !allows(c.role, c.verb, c.resource) {
+			t.Errorf("%s cannot %s %s", c.role, c.verb, c.resource)
+		}
+	}
+	if allows("system:aggregate-to-view", "watch", "resourceslices") {
+		t.Error("view reads cluster-scoped resource slices")
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/selection"
 
@@ -42,6 +43,8 @@ type Source interface {
 	PodsOnNode(ctx context.Context, node string, fresh bool) ([]*corev1.Pod, error)
 	// PersistentVolumeClaim returns a claim, or nil if there is none.
 	PersistentVolumeClaim(ctx context.Context, namespace, name string) (*corev1.PersistentVolumeClaim, error)
+	// ResourceSlice returns a resource slice, or nil if there is none.
+	ResourceSlice(ctx context.Context, name string) (*resourcev1.ResourceSlice, error)
 }
 
 // Authorizer is the node authorizer. It has no opinion on users that are not nodes.
@@ -67,6 +70,7 @@ const (
 	kindVolume
 	kindServiceAccount
 	kindPod
+	kindResourceClaim
 )
 
 // Authorize allows a node what its own pods need.
@@ -111,6 +115,10 @@ func (z *Authorizer) Authorize(ctx context.Context, a apiserver.Attributes) (boo
 			}
 		case a.APIGroup == "" && a.Resource == "nodes":
 			return nodeObject(node, a)
+		case a.APIGroup == resourcev1.GroupName && a.Resource == "resourceclaims":
+			return z.get(ctx, node, kindResourceClaim, a)
+		case a.APIGroup == resourcev1.GroupName && a.Resource == "resourceslices":
+			return z.resourceSlice(ctx, node, a)
 		}
 	}
 	if rbac.RulesAllow(a, z.rules...) {
@@ -222,6 +230,10 @@ func (z *Authorizer) uses(ctx context.Context, pods []*corev1.Pod, k kind, names
 			if refs.claims[name] {
 				return true, nil
 			}
+		case kindResourceClaim:
+			if refs.resourceClaims[name] {
+				return true, nil
+			}
 		case kindServiceAccount:
 			sa := refs.serviceAccount
 			if sa == "" {
@@ -264,6 +276,35 @@ func (z *Authorizer) pod(ctx context.Context, node string, a apiserver.Attribute
 		return false, "can only list/watch pods with spec.nodeName field selector", true, nil
 	}
 	return false, "", false, nil
+}
+
+// resourceSlice decides a node's access to ResourceSlices, as upstream's node authorizer
+// does: any create (NodeRestriction checks the slice's node), lists, watches and collection
+// deletes narrowed to the node by a spec.nodeName field selector, and the other verbs on the
+// slices of the node.
+func (z *Authorizer) resourceSlice(ctx context.Context, node string, a apiserver.Attributes) (bool, string, error) {
+	if a.Subresource != "" {
+		return false, "cannot authorize ResourceSlice subresources", nil
+	}
+	switch a.Verb {
+	case "create":
+		return true, "", nil
+	case "get", "update", "patch", "delete":
+		s, err := z.src.ResourceSlice(ctx, a.Name)
+		if err != nil {
+			return false, "", err
+		}
+		if s != nil && s.Spec.NodeName != nil && *s.Spec.NodeName == node {
+			return true, "", nil
+		}
+		return false, fmt.Sprintf("no relationship found between node '%s' and this object", node), nil
+	case "watch", "list", "deletecollection":
+		if v, ok := fieldEquals(a.FieldSelector, resourcev1.ResourceSliceSelectorNodeName); ok && v == node {
+			return true, "", nil
+		}
+		return false, "can only list/watch/deletecollection resourceslices with nodeName field selector", nil
+	}
+	return false, "only the following verbs are allowed for a ResourceSlice: get, watch, list, create, update, patch, delete, deletecollection", nil
 }
 
 // lease allows a node its own Lease in kube-node-lease.

@@ -7,9 +7,11 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
 
 	"github.com/skiff-project/skiff/internal/apiserver"
 	"github.com/skiff-project/skiff/internal/registry"
@@ -18,6 +20,15 @@ import (
 type fakeSource struct {
 	pods   []*corev1.Pod
 	claims map[string]*corev1.PersistentVolumeClaim
+	slices map[string]*resourcev1.ResourceSlice
+}
+
+func (f fakeSource) ResourceSlice(_ context.Context, name string) (*resourcev1.ResourceSlice, error) {
+	return f.slices[name], nil
+}
+
+func sliceOn(node string) *resourcev1.ResourceSlice {
+	return &resourcev1.ResourceSlice{ObjectMeta: metav1.ObjectMeta{Name: node + "-gpu"}, Spec: resourcev1.ResourceSliceSpec{NodeName: &node}}
 }
 
 func (f fakeSource) PodsOnNode(_ context.Context, node string, _ bool) ([]*corev1.Pod, error) {
@@ -44,15 +55,17 @@ func testSource() fakeSource {
 				{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "proj-cm"}}}}}}},
 			{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}},
 		},
+		ResourceClaims: []corev1.PodResourceClaim{{Name: "gpu", ResourceClaimName: ptr.To("gpu-claim")}, {Name: "tmpl", ResourceClaimTemplateName: ptr.To("t")}},
 		Containers: []corev1.Container{{Name: "c",
 			Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 				LocalObjectReference: corev1.LocalObjectReference{Name: "env-secret"}, Key: "k"}}}},
 			EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "env-cm"}}}}}},
-	}}
+	}, Status: corev1.PodStatus{ResourceClaimStatuses: []corev1.PodResourceClaimStatus{{Name: "tmpl", ResourceClaimName: ptr.To("web-tmpl-x7k2p")}}}}
 	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "db"}, Spec: corev1.PodSpec{NodeName: "n2",
 		Volumes: []corev1.Volume{{Name: "s", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "db-secret"}}}}}}
 	return fakeSource{pods: []*corev1.Pod{pod, other}, claims: map[string]*corev1.PersistentVolumeClaim{
-		"ns/data": {ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "data"}, Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "pv-1"}}}}
+		"ns/data": {ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "data"}, Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "pv-1"}}},
+		slices: map[string]*resourcev1.ResourceSlice{"n1-gpu": sliceOn("n1"), "n2-gpu": sliceOn("n2")}}
 }
 
 func TestAuthorizer(t *testing.T) {
@@ -69,6 +82,10 @@ func TestAuthorizer(t *testing.T) {
 	otherPods.FieldSelector = "spec.nodeName=n2"
 	ownNode := at("watch", "", "nodes", "", "", "")
 	ownNode.FieldSelector = "metadata.name=n1"
+	ownSlices := at("deletecollection", "resource.k8s.io", "resourceslices", "", "", "")
+	ownSlices.FieldSelector = "spec.nodeName=n1"
+	otherSlices := at("watch", "resource.k8s.io", "resourceslices", "", "", "")
+	otherSlices.FieldSelector = "spec.nodeName=n2"
 	tests := []struct {
 		name   string
 		a      apiserver.Attributes
@@ -106,6 +123,16 @@ func TestAuthorizer(t *testing.T) {
 		{"events", at("create", "", "events", "", "ns", ""), true, ""},
 		{"services for environment", at("list", "", "services", "", "", ""), true, ""},
 		{"deployments", at("list", "apps", "deployments", "", "ns", ""), false, ""},
+		{"resource claim of its pod", at("get", "resource.k8s.io", "resourceclaims", "", "ns", "gpu-claim"), true, ""},
+		{"claim generated for its pod", at("get", "resource.k8s.io", "resourceclaims", "", "ns", "web-tmpl-x7k2p"), true, ""},
+		{"another resource claim", at("get", "resource.k8s.io", "resourceclaims", "", "ns", "other"), false, "no relationship found between node 'n1' and this object"},
+		{"list resource claims", at("list", "resource.k8s.io", "resourceclaims", "", "ns", ""), false, "can only get individual resources of this type"},
+		{"create a slice", at("create", "resource.k8s.io", "resourceslices", "", "", ""), true, ""},
+		{"update its slice", at("update", "resource.k8s.io", "resourceslices", "", "", "n1-gpu"), true, ""},
+		{"update another node's slice", at("update", "resource.k8s.io", "resourceslices", "", "", "n2-gpu"), false, "no relationship found between node 'n1' and this object"},
+		{"delete its slices", ownSlices, true, ""},
+		{"watch another node's slices", otherSlices, false, "can only list/watch/deletecollection resourceslices with nodeName field selector"},
+		{"slice status", at("get", "resource.k8s.io", "resourceslices", "status", "", "n1-gpu"), false, "cannot authorize ResourceSlice subresources"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,6 +200,11 @@ func TestRestriction(t *testing.T) {
 			&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, nil, ""},
 		{"another lease", node, registry.OperationCreate, "", res("coordination.k8s.io", "leases"), "kube-node-lease", "",
 			&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "n2"}}, nil, "can only access node lease with the same name"},
+		{"its slice", node, registry.OperationCreate, "", res("resource.k8s.io", "resourceslices"), "", "n1-gpu", sliceOn("n1"), nil, ""},
+		{"another node's slice", node, registry.OperationCreate, "", res("resource.k8s.io", "resourceslices"), "", "n2-gpu", sliceOn("n2"), nil,
+			"can only create ResourceSlice with the same NodeName as the requesting node"},
+		{"delete another node's slice", node, registry.OperationDelete, "", res("resource.k8s.io", "resourceslices"), "", "n2-gpu", nil, sliceOn("n2"),
+			"can only delete ResourceSlice with the same NodeName as the requesting node"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,12 +7,29 @@ import (
 // podRefs is what a pod refers to, by kind.
 type podRefs struct {
 	secrets, configMaps, claims map[string]bool
-	serviceAccount              string
+	// resourceClaims are the ResourceClaims the pod uses: named in its spec, or generated for
+	// it from templates and extended resources (as its status records).
+	resourceClaims map[string]bool
+	serviceAccount string
 }
 
 // refsOf lists the objects pod uses: volumes, environment, image pull secrets.
 func refsOf(pod *corev1.Pod) podRefs {
-	r := podRefs{secrets: map[string]bool{}, configMaps: map[string]bool{}, claims: map[string]bool{}, serviceAccount: pod.Spec.ServiceAccountName}
+	r := podRefs{secrets: map[string]bool{}, configMaps: map[string]bool{}, claims: map[string]bool{}, resourceClaims: map[string]bool{},
+		serviceAccount: pod.Spec.ServiceAccountName}
+	for _, c := range pod.Spec.ResourceClaims {
+		if c.ResourceClaimName != nil {
+			r.resourceClaims[*c.ResourceClaimName] = true
+		}
+	}
+	for _, c := range pod.Status.ResourceClaimStatuses {
+		if c.ResourceClaimName != nil {
+			r.resourceClaims[*c.ResourceClaimName] = true
+		}
+	}
+	if e := pod.Status.ExtendedResourceClaimStatus; e != nil && e.ResourceClaimName != "" {
+		r.resourceClaims[e.ResourceClaimName] = true
+	}
 	for _, s := range pod.Spec.ImagePullSecrets {
 		r.secrets[s.Name] = true
 	}

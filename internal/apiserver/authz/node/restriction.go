@@ -8,8 +8,10 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/skiff-project/skiff/internal/apiserver"
 	"github.com/skiff-project/skiff/internal/registry"
@@ -45,12 +47,34 @@ func (Restriction) Validate(_ context.Context, a *registry.AdmissionAttributes) 
 		return admitPod(node, a, forbid)
 	case gr.Group == "" && gr.Resource == "nodes":
 		return admitNode(node, a, forbid)
+	case gr.Group == resourcev1.GroupName && gr.Resource == "resourceslices":
+		return admitResourceSlice(node, a, forbid)
 	case gr.Group == coordinationv1.GroupName && gr.Resource == "leases":
 		if a.Namespace != corev1.NamespaceNodeLease {
 			return forbid("can only access leases in the %q system namespace", corev1.NamespaceNodeLease)
 		}
 		if name := objectName(a); name != node {
 			return forbid("can only access node lease with the same name as the requesting node")
+		}
+	}
+	return nil
+}
+
+// admitResourceSlice lets a node create and delete only the slices of its own node; the node
+// authorizer checks the other writes against the stored slice.
+func admitResourceSlice(node string, a *registry.AdmissionAttributes, forbid func(string, ...any) error) error {
+	own := func(o runtime.Object) bool {
+		s, ok := o.(*resourcev1.ResourceSlice)
+		return ok && s.Spec.NodeName != nil && *s.Spec.NodeName == node
+	}
+	switch a.Operation {
+	case registry.OperationCreate:
+		if !own(a.Object) {
+			return forbid("can only create ResourceSlice with the same NodeName as the requesting node")
+		}
+	case registry.OperationDelete:
+		if !own(a.OldObject) {
+			return forbid("can only delete ResourceSlice with the same NodeName as the requesting node")
 		}
 	}
 	return nil

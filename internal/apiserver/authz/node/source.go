@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -14,7 +15,7 @@ import (
 
 // RegistrySource looks pods and claims up in the registry's watch caches.
 type RegistrySource struct {
-	pods, claims *registry.Store
+	pods, claims, slices *registry.Store
 }
 
 // NewRegistrySource returns a Source over reg.
@@ -22,6 +23,7 @@ func NewRegistrySource(reg *registry.Registry) *RegistrySource {
 	return &RegistrySource{
 		pods:   reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "pods"}),
 		claims: reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}),
+		slices: reg.Store(resourcev1.SchemeGroupVersion.WithResource("resourceslices")),
 	}
 }
 
@@ -56,4 +58,17 @@ func (s *RegistrySource) PersistentVolumeClaim(ctx context.Context, namespace, n
 	}
 	pvc, _ := o.(*corev1.PersistentVolumeClaim)
 	return pvc, nil
+}
+
+// ResourceSlice returns a resource slice from the cache, or nil.
+func (s *RegistrySource) ResourceSlice(ctx context.Context, name string) (*resourcev1.ResourceSlice, error) {
+	o, err := s.slices.Get(ctx, "", name, "0")
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rs, _ := o.(*resourcev1.ResourceSlice)
+	return rs, nil
 }
