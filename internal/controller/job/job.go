@@ -315,16 +315,15 @@ func (c *Controller) releaseOrphan(ctx context.Context, podKey string) error {
 	return removeFinalizer(ctx, c.client, pod)
 }
 
-// removeFinalizer removes the tracking finalizer from pod with a JSON patch guarded by its
-// finalizer list, so that a concurrent change fails rather than being overwritten.
+// removeFinalizer removes the tracking finalizer from pod, as upstream does: a strategic merge
+// patch deleting that one value, which leaves any other change to the list alone and is
+// harmless when the finalizer is already gone.
 func removeFinalizer(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) error {
-	i := slices.Index(pod.Finalizers, TrackingFinalizer)
-	if i < 0 {
+	if !hasFinalizer(pod) {
 		return nil
 	}
-	patch := fmt.Sprintf(`[{"op":"test","path":"/metadata/finalizers/%d","value":%q},{"op":"remove","path":"/metadata/finalizers/%d"}]`,
-		i, TrackingFinalizer, i)
-	_, err := client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.JSONPatchType, []byte(patch), metav1.PatchOptions{})
+	patch := fmt.Sprintf(`{"metadata":{"$deleteFromPrimitiveList/finalizers":[%q]}}`, TrackingFinalizer)
+	_, err := client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
