@@ -54,6 +54,9 @@ type Controller struct {
 
 	mu      sync.Mutex
 	backoff map[string]Backoff // per Job key
+	// overwritten is, per Job key, the resourceVersion of the Job whose status the last
+	// sync replaced: while the cache still shows it, the cache is behind that write.
+	overwritten map[string]string
 }
 
 // New returns the Job controller, registering its informers on f.
@@ -75,13 +78,15 @@ func New(client kubernetes.Interface, f informers.SharedInformerFactory, recorde
 		log:      log,
 		synced:   []cache.InformerSynced{jobInf.HasSynced, podInf.HasSynced},
 		backoff:  map[string]Backoff{},
+
+		overwritten: map[string]string{},
 	}
 	if _, err := jobInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { keyqueue.Enqueue(c.queue, obj) },
 		UpdateFunc: func(_, obj any) { keyqueue.Enqueue(c.queue, obj) },
 		DeleteFunc: func(obj any) {
 			if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-				c.forget(key)
+				c.forget(key, true)
 			}
 		},
 	}); err != nil {
@@ -141,7 +146,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	job, err := c.jobs.Jobs(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.forget(key)
+		c.forget(key, true)
 		return nil
 	}
 	if err != nil {
@@ -149,6 +154,11 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	if m := job.Spec.ManagedBy; m != nil && *m != ManagedBy {
 		return nil // another controller's Job
+	}
+	if c.cacheBehind(key, job) {
+		// The last status written is not in the cache yet: a pod released since could be
+		// counted nowhere. The Job's update event brings it back.
+		return nil
 	}
 	if job.Spec.CompletionMode != nil && *job.Spec.CompletionMode != batchv1.NonIndexedCompletion && !isIndexed(job) {
 		c.recorder.Event(job, corev1.EventTypeWarning, "UnknownCompletionMode", "Skipped Job sync because completion mode is unknown")
@@ -167,9 +177,12 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		if _, err := c.client.BatchV1().Jobs(ns).UpdateStatus(ctx, j, metav1.UpdateOptions{}); err != nil {
 			return err
 		}
+		c.mu.Lock()
+		c.overwritten[key] = job.ResourceVersion
+		c.mu.Unlock()
 	}
 	if finishedStatus(d.Status) {
-		c.forget(key)
+		c.forget(key, false)
 	} else {
 		c.setBackoff(key, d.Backoff)
 	}
@@ -209,12 +222,29 @@ func (c *Controller) setBackoff(key string, b Backoff) {
 	c.backoff[key] = b
 }
 
-// forget drops what the controller remembers of a finished or deleted Job.
-func (c *Controller) forget(key string) {
+// cacheBehind reports whether job, from the cache, is the version whose status the last sync
+// replaced.
+func (c *Controller) cacheBehind(key string, job *batchv1.Job) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rv, ok := c.overwritten[key]
+	if ok && rv == job.ResourceVersion {
+		return true
+	}
+	delete(c.overwritten, key)
+	return false
+}
+
+// forget drops what the controller remembers of a finished Job, or with gone of a deleted
+// one.
+func (c *Controller) forget(key string, gone bool) {
 	c.exp.Delete(key)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.backoff, key)
+	if gone {
+		delete(c.overwritten, key)
+	}
 }
 
 // claim returns the pods job controls, adopting and releasing as its selector says.
