@@ -11,7 +11,6 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -19,17 +18,11 @@ import (
 const (
 	// maxParallelismForIndexedJob caps parallelism of Indexed jobs.
 	maxParallelismForIndexedJob = 100000
-	// maxPodFailurePolicyRules caps the rules of a pod failure policy.
-	maxPodFailurePolicyRules = 20
 	// cronJobNameMaxLength leaves room for the 11-character job suffix.
 	cronJobNameMaxLength = validation.DNS1035LabelMaxLength - 11
 )
 
-var (
-	validTimeZoneCharacters          = regexp.MustCompile(`^[A-Za-z\.\-_0-9+]{1,14}$`)
-	supportedPodFailurePolicyActions = sets.New(batchv1.PodFailurePolicyActionCount, batchv1.PodFailurePolicyActionFailIndex,
-		batchv1.PodFailurePolicyActionFailJob, batchv1.PodFailurePolicyActionIgnore)
-)
+var validTimeZoneCharacters = regexp.MustCompile(`^[A-Za-z\.\-_0-9+]{1,14}$`)
 
 // validateJob validates a new job: its generated selector and its spec.
 func validateJob(job *batchv1.Job) field.ErrorList {
@@ -131,6 +124,7 @@ func jobSpecCommon(spec *batchv1.JobSpec, fldPath *field.Path) field.ErrorList {
 			if spec.Completions != nil && spec.MaxFailedIndexes != nil && *spec.MaxFailedIndexes > *spec.Completions {
 				allErrs = append(allErrs, field.Invalid(fldPath.Child("maxFailedIndexes"), *spec.MaxFailedIndexes, "must be less than or equal to completions"))
 			}
+			allErrs = append(allErrs, indexedLimits(spec, fldPath)...)
 		}
 	}
 	if !indexed {
@@ -143,6 +137,13 @@ func jobSpecCommon(spec *batchv1.JobSpec, fldPath *field.Path) field.ErrorList {
 	}
 	if spec.PodFailurePolicy != nil {
 		allErrs = append(allErrs, podFailurePolicy(spec, fldPath.Child("podFailurePolicy"))...)
+	}
+	if spec.SuccessPolicy != nil {
+		if !indexed {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("successPolicy"), *spec.SuccessPolicy, "requires indexed completion mode"))
+		} else if spec.Completions != nil {
+			allErrs = append(allErrs, successPolicy(spec, fldPath.Child("successPolicy"))...)
+		}
 	}
 	if spec.PodReplacementPolicy != nil {
 		p := fldPath.Child("podReplacementPolicy")
@@ -166,32 +167,6 @@ func jobSpecCommon(spec *batchv1.JobSpec, fldPath *field.Path) field.ErrorList {
 		allErrs = append(allErrs, field.NotSupported(rpPath, rp, []corev1.RestartPolicy{corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}))
 	case spec.PodFailurePolicy != nil && rp != corev1.RestartPolicyNever:
 		allErrs = append(allErrs, field.Invalid(rpPath, rp, fmt.Sprintf("only %q is supported when podFailurePolicy is specified", corev1.RestartPolicyNever)))
-	}
-	return allErrs
-}
-
-// podFailurePolicy validates the rules of a job's pod failure policy.
-func podFailurePolicy(spec *batchv1.JobSpec, fldPath *field.Path) field.ErrorList {
-	var allErrs field.ErrorList
-	rulesPath := fldPath.Child("rules")
-	rules := spec.PodFailurePolicy.Rules
-	if len(rules) > maxPodFailurePolicyRules {
-		allErrs = append(allErrs, field.TooMany(rulesPath, len(rules), maxPodFailurePolicyRules))
-	}
-	for i, rule := range rules {
-		p := rulesPath.Index(i)
-		if rule.Action == batchv1.PodFailurePolicyActionFailIndex && spec.BackoffLimitPerIndex == nil {
-			allErrs = append(allErrs, field.Invalid(p.Child("action"), rule.Action, "requires the backoffLimitPerIndex to be set"))
-		}
-		if !supportedPodFailurePolicyActions.Has(rule.Action) {
-			allErrs = append(allErrs, field.NotSupported(p.Child("action"), rule.Action, sets.List(supportedPodFailurePolicyActions)))
-		}
-		if rule.OnExitCodes != nil && len(rule.OnPodConditions) > 0 {
-			allErrs = append(allErrs, field.Invalid(p, field.OmitValueType{}, "specifying both OnExitCodes and OnPodConditions is not supported"))
-		}
-		if rule.OnExitCodes == nil && len(rule.OnPodConditions) == 0 {
-			allErrs = append(allErrs, field.Invalid(p, field.OmitValueType{}, "specifying one of OnExitCodes and OnPodConditions is required"))
-		}
 	}
 	return allErrs
 }

@@ -7,7 +7,14 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
+
+// indexedJob makes j an Indexed Job of completions.
+func indexedJob(j *batchv1.Job, completions int32) {
+	j.Spec.CompletionMode = ptr(batchv1.IndexedCompletion)
+	j.Spec.Completions = ptr(completions)
+}
 
 func TestValidateJob(t *testing.T) {
 	cases := []struct {
@@ -32,6 +39,77 @@ func TestValidateJob(t *testing.T) {
 			j.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"job-name": "pi"}}
 		}, []want{
 			invalid("spec.selector", "spec.selector: Invalid value: {\"matchLabels\":{\"job-name\":\"pi\"}}: `selector` not auto-generated"),
+		}},
+		{"successPolicy needs Indexed", func(j *batchv1.Job) {
+			j.Spec.SuccessPolicy = &batchv1.SuccessPolicy{Rules: []batchv1.SuccessPolicyRule{{SucceededCount: ptr(int32(1))}}}
+		}, []want{
+			{typ: field.ErrorTypeInvalid, field: "spec.successPolicy", msg: "spec.successPolicy: Invalid value:", prefix: true},
+		}},
+		{"successPolicy rules", func(j *batchv1.Job) {
+			indexedJob(j, 5)
+			j.Spec.SuccessPolicy = &batchv1.SuccessPolicy{Rules: []batchv1.SuccessPolicyRule{
+				{},
+				{SucceededIndexes: ptr("0,2-4"), SucceededCount: ptr(int32(4))},
+				{SucceededIndexes: ptr("3,1")},
+				{SucceededIndexes: ptr("1-7")},
+				{SucceededIndexes: ptr("1-2-3")},
+				{SucceededCount: ptr(int32(6))},
+				{SucceededIndexes: ptr("0,1-4"), SucceededCount: ptr(int32(5))}, // adjacent intervals are fine
+				{SucceededIndexes: ptr("0,2"), SucceededCount: ptr(int32(3))},
+			}}
+		}, []want{
+			required("spec.successPolicy.rules[0]", "spec.successPolicy.rules[0]: Required value: at least one of succeededCount or succeededIndexes must be specified"),
+			invalid("spec.successPolicy.rules[2].succeededIndexes", `spec.successPolicy.rules[2].succeededIndexes: Invalid value: "3,1": error parsing succeededIndexes: non-increasing order, previous: 3, current: 1`),
+			invalid("spec.successPolicy.rules[3].succeededIndexes", `spec.successPolicy.rules[3].succeededIndexes: Invalid value: "1-7": error parsing succeededIndexes: too large index: "7"`),
+			invalid("spec.successPolicy.rules[4].succeededIndexes", `spec.successPolicy.rules[4].succeededIndexes: Invalid value: "1-2-3": error parsing succeededIndexes: the fragment "1-2-3" violates the requirement that an index interval can have at most two parts separated by '-'`),
+			invalid("spec.successPolicy.rules[5].succeededCount", "spec.successPolicy.rules[5].succeededCount: Invalid value: 6: must be less than or equal to 5 (the number of specified completions)"),
+			invalid("spec.successPolicy.rules[7].succeededCount", "spec.successPolicy.rules[7].succeededCount: Invalid value: 3: must be less than or equal to 2 (the number of indexes in the specified succeededIndexes field)"),
+		}},
+		{"podFailurePolicy rules", func(j *batchv1.Job) {
+			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+				{Action: batchv1.PodFailurePolicyActionFailJob, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+					Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42}}},
+				{Action: "", OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+					ContainerName: ptr("nope"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{0, 3, 3, 1}}},
+				{Action: batchv1.PodFailurePolicyActionIgnore, OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{
+					{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}, {Type: "bad type", Status: "Maybe"}}},
+				{Action: batchv1.PodFailurePolicyActionFailIndex, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+					Operator: "Is", Values: nil}},
+			}}
+			j.Spec.PodReplacementPolicy = ptr(batchv1.Failed)
+		}, []want{
+			{typ: field.ErrorTypeRequired, field: "spec.podFailurePolicy.rules[1].action", msg: "spec.podFailurePolicy.rules[1].action: Required value: valid values:", prefix: true},
+			invalid("spec.podFailurePolicy.rules[1].onExitCodes.containerName", `spec.podFailurePolicy.rules[1].onExitCodes.containerName: Invalid value: "nope": must be one of the container or initContainer names in the pod template`),
+			invalid("spec.podFailurePolicy.rules[1].onExitCodes.values[0]", "spec.podFailurePolicy.rules[1].onExitCodes.values[0]: Invalid value: 0: must not be 0 for the In operator"),
+			duplicate("spec.podFailurePolicy.rules[1].onExitCodes.values[2]", "spec.podFailurePolicy.rules[1].onExitCodes.values[2]: Duplicate value: 3"),
+			invalid("spec.podFailurePolicy.rules[1].onExitCodes.values", "spec.podFailurePolicy.rules[1].onExitCodes.values: Invalid value: [0,3,3,1]: must be ordered"),
+			{typ: field.ErrorTypeInvalid, field: "spec.podFailurePolicy.rules[2].onPodConditions[1].type", msg: `spec.podFailurePolicy.rules[2].onPodConditions[1].type: Invalid value: "bad type"`, prefix: true},
+			{typ: field.ErrorTypeNotSupported, field: "spec.podFailurePolicy.rules[2].onPodConditions[1].status", msg: `spec.podFailurePolicy.rules[2].onPodConditions[1].status: Unsupported value: "Maybe"`, prefix: true},
+			invalid("spec.podFailurePolicy.rules[3].action", `spec.podFailurePolicy.rules[3].action: Invalid value: "FailIndex": requires the backoffLimitPerIndex to be set`),
+			{typ: field.ErrorTypeNotSupported, field: "spec.podFailurePolicy.rules[3].onExitCodes.operator", msg: `spec.podFailurePolicy.rules[3].onExitCodes.operator: Unsupported value: "Is"`, prefix: true},
+			invalid("spec.podFailurePolicy.rules[3].onExitCodes.values", "spec.podFailurePolicy.rules[3].onExitCodes.values: Invalid value: null: at least one value is required"),
+		}},
+		{"podFailurePolicy needs podReplacementPolicy Failed", func(j *batchv1.Job) {
+			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{Action: batchv1.PodFailurePolicyActionIgnore,
+				OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}}}}
+		}, []want{
+			unsupported("spec.podReplacementPolicy", `spec.podReplacementPolicy: Unsupported value: "TerminatingOrFailed": supported values: "Failed"`),
+		}},
+		{"podFailurePolicy needs restartPolicy Never", func(j *batchv1.Job) {
+			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{Action: batchv1.PodFailurePolicyActionIgnore,
+				OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}}}}
+			j.Spec.PodReplacementPolicy = ptr(batchv1.Failed)
+			j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+		}, []want{
+			invalid("spec.template.spec.restartPolicy", `spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified`),
+		}},
+		{"maxFailedIndexes limits", func(j *batchv1.Job) {
+			indexedJob(j, 200_000)
+			j.Spec.BackoffLimitPerIndex = ptr(int32(1))
+			j.Spec.Parallelism = ptr(int32(20_000))
+		}, []want{
+			required("spec.maxFailedIndexes", "spec.maxFailedIndexes: Required value: must be specified when completions is above 100000"),
+			invalid("spec.parallelism", "spec.parallelism: Invalid value: 20000: must be less than or equal to 10000 when completions are above 100000 and used with backoff limit per index"),
 		}},
 		{"manual selector must match template", func(j *batchv1.Job) {
 			j.Spec.ManualSelector = ptr(true)

@@ -1,23 +1,3 @@
-// Package job is the Job controller (NonIndexed Jobs only: completionMode Indexed, pod failure
-// policies, success policies and suspension conditions are not implemented yet).
-//
-// sync(key) claims the pods the Job's selector matches, then:
-//
-//  1. Track: finished pods that carry the batch.kubernetes.io/job-tracking finalizer are
-//     recorded in status.uncountedTerminatedPods; the status is written; then their finalizer
-//     is removed, and a later sync moves them into status.succeeded and status.failed. A pod
-//     is thus counted exactly once, even if it is deleted meanwhile (upstream's protocol).
-//  2. Decide: failures beyond spec.backoffLimit (reason BackoffLimitExceeded) or a run longer
-//     than spec.activeDeadlineSeconds (DeadlineExceeded) add FailureTarget, and
-//     spec.completions successes add SuccessCriteriaMet (CompletionsReached); the active pods are
-//     then deleted, and once none is left Failed or Complete follows. Otherwise the controller
-//     keeps min(parallelism, completions left) pods active, waiting 10 s after a failure before
-//     it creates pods again, doubling for each further failure since the last success, up to
-//     6 min.
-//  3. Status: active, ready, terminating, startTime (first sync), completionTime (Complete).
-//
-// Pods are created with the finalizer, an owner reference and the Job's template; creates and
-// deletes are recorded in expectations as in the ReplicaSet controller.
 package job
 
 import (
@@ -26,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"time"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -50,16 +32,9 @@ import (
 // Name is the controller's name, as upstream's.
 const Name = "job-controller"
 
-// Event reasons, as upstream's.
-const (
-	SuccessfulCreate = "SuccessfulCreate"
-	FailedCreate     = "FailedCreate"
-	SuccessfulDelete = "SuccessfulDelete"
-	FailedDelete     = "FailedDelete"
-	Completed        = "Completed"
-)
-
-var jobGVK = batchv1.SchemeGroupVersion.WithKind("Job")
+// ManagedBy is the spec.managedBy value of the Jobs this controller manages (unset means the
+// same); a Job managed by another controller is left alone.
+const ManagedBy = "kubernetes.io/job-controller"
 
 // orphanPrefix marks queue keys of pods whose tracking finalizer must go because their Job is.
 const orphanPrefix = "pod:"
@@ -76,6 +51,12 @@ type Controller struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	synced   []cache.InformerSynced
+
+	mu      sync.Mutex
+	backoff map[string]Backoff // per Job key
+	// overwritten is, per Job key, the resourceVersion of the Job whose status the last
+	// sync replaced: while the cache still shows it, the cache is behind that write.
+	overwritten map[string]string
 }
 
 // New returns the Job controller, registering its informers on f.
@@ -96,13 +77,16 @@ func New(client kubernetes.Interface, f informers.SharedInformerFactory, recorde
 		clock:    clock.RealClock{},
 		log:      log,
 		synced:   []cache.InformerSynced{jobInf.HasSynced, podInf.HasSynced},
+		backoff:  map[string]Backoff{},
+
+		overwritten: map[string]string{},
 	}
 	if _, err := jobInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { keyqueue.Enqueue(c.queue, obj) },
 		UpdateFunc: func(_, obj any) { keyqueue.Enqueue(c.queue, obj) },
 		DeleteFunc: func(obj any) {
 			if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-				c.exp.Delete(key)
+				c.forget(key, true)
 			}
 		},
 	}); err != nil {
@@ -153,7 +137,7 @@ func (c *Controller) podChanged(obj any, added, deleted bool) {
 }
 
 func (c *Controller) sync(ctx context.Context, key string) error {
-	if podKey, ok := cutPrefix(key, orphanPrefix); ok {
+	if podKey, ok := strings.CutPrefix(key, orphanPrefix); ok {
 		return c.releaseOrphan(ctx, podKey)
 	}
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
@@ -162,49 +146,52 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	job, err := c.jobs.Jobs(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.exp.Delete(key)
+		c.forget(key, true)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	if m := job.Spec.ManagedBy; m != nil && *m != ManagedBy {
+		return nil // another controller's Job
+	}
+	if c.cacheBehind(key, job) {
+		// The last status written is not in the cache yet: a pod released since could be
+		// counted nowhere. The Job's update event brings it back.
+		return nil
+	}
+	if job.Spec.CompletionMode != nil && *job.Spec.CompletionMode != batchv1.NonIndexedCompletion && !isIndexed(job) {
+		c.recorder.Event(job, corev1.EventTypeWarning, "UnknownCompletionMode", "Skipped Job sync because completion mode is unknown")
+		return nil
+	}
+	// Expectations first: a pod created after the listing must not look like one missing.
+	manage := c.exp.Satisfied(key) && job.DeletionTimestamp == nil
 	pods, err := c.claim(ctx, job)
 	if err != nil {
 		return err
 	}
-	now := c.clock.Now()
-	st, release := Track(job.Status, pods)
-	var d Decision
-	manage := c.exp.Satisfied(key) && job.DeletionTimestamp == nil
-	if manage {
-		d = Decide(job, st, pods, now)
-	}
-	if st.StartTime == nil && !(job.Spec.Suspend != nil && *job.Spec.Suspend) {
-		st.StartTime = &metav1.Time{Time: now}
-		if ads := job.Spec.ActiveDeadlineSeconds; ads != nil {
-			c.queue.AddAfter(key, time.Duration(*ads)*time.Second)
-		}
-	}
-	st.Active, st.Ready, st.Terminating = countsPtr(pods)
-	for _, cond := range d.Conditions {
-		st.Conditions = append(st.Conditions, cond)
-	}
-	if d.Complete {
-		st.CompletionTime = &metav1.Time{Time: now}
-	}
-	if !apiequality.Semantic.DeepEqual(st, job.Status) {
+	d := Decide(Input{Job: job, Pods: pods, Now: c.clock.Now(), Manage: manage, Backoff: c.backoffOf(key)})
+	if !apiequality.Semantic.DeepEqual(d.Status, job.Status) {
 		j := job.DeepCopy()
-		j.Status = st
+		j.Status = d.Status
 		if _, err := c.client.BatchV1().Jobs(ns).UpdateStatus(ctx, j, metav1.UpdateOptions{}); err != nil {
 			return err
 		}
-		for _, cond := range d.Conditions {
-			c.event(job, cond)
-		}
+		c.mu.Lock()
+		c.overwritten[key] = job.ResourceVersion
+		c.mu.Unlock()
+	}
+	if finishedStatus(d.Status) {
+		c.forget(key, false)
+	} else {
+		c.setBackoff(key, d.Backoff)
+	}
+	for _, e := range d.Events {
+		c.recorder.Event(job, e.Type, e.Reason, e.Message)
 	}
 	// The finished pods are recorded in status now: their finalizers may go.
 	var errs []error
-	for _, p := range release {
+	for _, p := range d.Release {
 		if err := removeFinalizer(ctx, c.client, p); err != nil {
 			errs = append(errs, err)
 		}
@@ -218,24 +205,45 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	return errors.Join(errs...)
 }
 
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
+// finishedStatus reports whether st has the Complete or Failed condition.
+func finishedStatus(st batchv1.JobStatus) bool {
+	return finished(&batchv1.Job{Status: st})
+}
+
+func (c *Controller) backoffOf(key string) Backoff {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.backoff[key]
+}
+
+func (c *Controller) setBackoff(key string, b Backoff) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.backoff[key] = b
+}
+
+// cacheBehind reports whether job, from the cache, is the version whose status the last sync
+// replaced.
+func (c *Controller) cacheBehind(key string, job *batchv1.Job) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rv, ok := c.overwritten[key]
+	if ok && rv == job.ResourceVersion {
+		return true
 	}
-	return "", false
+	delete(c.overwritten, key)
+	return false
 }
 
-func countsPtr(pods []*corev1.Pod) (int32, *int32, *int32) {
-	a, r, t := Counts(pods)
-	return a, &r, &t
-}
-
-func (c *Controller) event(job *batchv1.Job, cond batchv1.JobCondition) {
-	switch cond.Type {
-	case batchv1.JobFailureTarget:
-		c.recorder.Event(job, corev1.EventTypeWarning, cond.Reason, cond.Message)
-	case batchv1.JobComplete:
-		c.recorder.Event(job, corev1.EventTypeNormal, Completed, "Job completed")
+// forget drops what the controller remembers of a finished Job, or with gone of a deleted
+// one.
+func (c *Controller) forget(key string, gone bool) {
+	c.exp.Delete(key)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.backoff, key)
+	if gone {
+		delete(c.overwritten, key)
 	}
 }
 
@@ -262,14 +270,24 @@ func (c *Controller) claim(ctx context.Context, job *batchv1.Job) ([]*corev1.Pod
 	return claim.Claim(ctx, claimer, candidates)
 }
 
-// act creates and deletes pods as d says.
+// act deletes and creates pods as d says.
 func (c *Controller) act(ctx context.Context, key string, job *batchv1.Job, d Decision) error {
 	var errs []error
-	if d.Create > 0 {
-		c.exp.ExpectCreations(key, d.Create)
-		n, err := replicaset.SlowStartBatch(d.Create, replicaset.SlowStartInitialBatchSize, func() error {
-			pod := replicaset.PodFromTemplate(&job.Spec.Template, job, jobGVK)
-			pod.Finalizers = append(pod.Finalizers, TrackingFinalizer)
+	if del := slices.Concat(d.Delete, d.DeleteUncounted); len(del) > 0 {
+		keys := make([]string, len(del))
+		for i, p := range del {
+			keys[i] = p.Namespace + "/" + p.Name
+		}
+		c.exp.ExpectDeletions(key, keys)
+		for i, p := range del {
+			errs = append(errs, c.deletePod(ctx, key, job, p, i >= len(d.Delete)))
+		}
+	}
+	if len(d.Create) > 0 {
+		c.exp.ExpectCreations(key, len(d.Create))
+		var next atomic.Int64
+		n, err := replicaset.SlowStartBatch(len(d.Create), replicaset.SlowStartInitialBatchSize, func() error {
+			pod := d.Create[next.Add(1)-1]
 			created, err := c.client.CoreV1().Pods(job.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 			if err != nil {
 				if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
@@ -281,31 +299,35 @@ func (c *Controller) act(ctx context.Context, key string, job *batchv1.Job, d De
 			c.recorder.Eventf(job, corev1.EventTypeNormal, SuccessfulCreate, "Created pod: %v", created.Name)
 			return nil
 		})
-		for i := n; i < d.Create; i++ {
+		for i := n; i < len(d.Create); i++ {
 			c.exp.CreationObserved(key)
 		}
 		errs = append(errs, err)
 	}
-	if len(d.Delete) > 0 {
-		keys := make([]string, len(d.Delete))
-		for i, p := range d.Delete {
-			keys[i] = p.Namespace + "/" + p.Name
-		}
-		c.exp.ExpectDeletions(key, keys)
-		for _, p := range d.Delete {
-			err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}})
-			if err != nil {
-				c.exp.DeletionObserved(key, p.Namespace+"/"+p.Name)
-				if !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-					c.recorder.Eventf(job, corev1.EventTypeWarning, FailedDelete, "Error deleting: %v", err)
-					errs = append(errs, err)
-				}
-				continue
-			}
-			c.recorder.Eventf(job, corev1.EventTypeNormal, SuccessfulDelete, "Deleted pod: %v", p.Name)
+	return errors.Join(errs...)
+}
+
+// deletePod deletes p; uncounted, it first removes p's tracking finalizer, so that the Job
+// does not count it.
+func (c *Controller) deletePod(ctx context.Context, key string, job *batchv1.Job, p *corev1.Pod, uncounted bool) error {
+	podKey := p.Namespace + "/" + p.Name
+	if uncounted {
+		if err := removeFinalizer(ctx, c.client, p); err != nil {
+			c.exp.DeletionObserved(key, podKey)
+			return err
 		}
 	}
-	return errors.Join(errs...)
+	err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}})
+	if err != nil {
+		c.exp.DeletionObserved(key, podKey)
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			return nil
+		}
+		c.recorder.Eventf(job, corev1.EventTypeWarning, FailedDelete, "Error deleting: %v", err)
+		return err
+	}
+	c.recorder.Eventf(job, corev1.EventTypeNormal, SuccessfulDelete, "Deleted pod: %v", p.Name)
+	return nil
 }
 
 // releaseOrphan removes the tracking finalizer of a pod whose Job is gone.
@@ -323,16 +345,15 @@ func (c *Controller) releaseOrphan(ctx context.Context, podKey string) error {
 	return removeFinalizer(ctx, c.client, pod)
 }
 
-// removeFinalizer removes the tracking finalizer from pod with a JSON patch guarded by its
-// finalizer list, so that a concurrent change fails rather than being overwritten.
+// removeFinalizer removes the tracking finalizer from pod, as upstream does: a strategic merge
+// patch deleting that one value, which leaves any other change to the list alone and is
+// harmless when the finalizer is already gone.
 func removeFinalizer(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) error {
-	i := slices.Index(pod.Finalizers, TrackingFinalizer)
-	if i < 0 {
+	if !hasFinalizer(pod) {
 		return nil
 	}
-	patch := fmt.Sprintf(`[{"op":"test","path":"/metadata/finalizers/%d","value":%q},{"op":"remove","path":"/metadata/finalizers/%d"}]`,
-		i, TrackingFinalizer, i)
-	_, err := client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.JSONPatchType, []byte(patch), metav1.PatchOptions{})
+	patch := fmt.Sprintf(`{"metadata":{"$deleteFromPrimitiveList/finalizers":[%q]}}`, TrackingFinalizer)
+	_, err := client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
