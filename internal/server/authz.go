@@ -168,6 +168,10 @@ func newPodSecurity(reg *registry.Registry, enforce string) (*podsecurity.Plugin
 	pods := reg.Store(schema.GroupVersionResource{Version: "v1", Resource: "pods"})
 	return podsecurity.New(podsecurity.Plugin{
 		Defaults: podsecurity.DefaultPolicy(level),
+		// Namespaces are read from the watch cache, as upstream's plugin reads an informer: a
+		// label changed a moment ago applies as soon as the cache has it (a consistent read
+		// here would cost every pod create about 10%). The existing pods checked when an
+		// enforce level rises are listed consistently: that is rare, and must see them all.
 		Namespace: func(ctx context.Context, name string) (*corev1.Namespace, error) {
 			obj, err := namespaces.Get(ctx, "", name, "0")
 			if apierrors.IsNotFound(err) {
@@ -179,7 +183,7 @@ func newPodSecurity(reg *registry.Registry, enforce string) (*podsecurity.Plugin
 			return obj.(*corev1.Namespace), nil
 		},
 		Pods: func(ctx context.Context, namespace string) ([]*corev1.Pod, error) {
-			l, err := pods.List(ctx, namespace, storage.ListOptions{ResourceVersion: "0"})
+			l, err := pods.List(ctx, namespace, storage.ListOptions{})
 			if err != nil {
 				return nil, err
 			}

@@ -85,7 +85,16 @@ func TestPodSecurityAdmission(t *testing.T) {
 		t.Errorf("namespace update warnings %q", w)
 	}
 	privileged.Name = "priv2"
-	_, err = client().CoreV1().Pods(ns).Create(ctx, privileged, metav1.CreateOptions{})
+	// The plugin reads namespaces from the watch cache, as upstream's reads an informer: the
+	// new label applies once the cache has it.
+	eventually(t, 10*time.Second, func() error {
+		_, err = client().CoreV1().Pods(ns).Create(ctx, privileged, metav1.CreateOptions{})
+		if err == nil {
+			_ = client().CoreV1().Pods(ns).Delete(ctx, "priv2", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+			return errString("admitted before the cache had the enforce label")
+		}
+		return nil
+	})
 	wantForbidden(t, err, `pods "priv2" is forbidden: violates PodSecurity "restricted:latest": privileged (container "c" must not set securityContext.privileged=true), allowPrivilegeEscalation != false (container "c" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "c" must set securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true), seccompProfile (pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")`)
 
 	// An invalid level is refused.
