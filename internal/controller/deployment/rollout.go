@@ -170,8 +170,15 @@ func OldScaleDown(d *appsv1.Deployment, oldRSs []*appsv1.ReplicaSet, newRS *apps
 		sizes[rs.Name] = size(rs) - n
 		cleaned += n
 	}
-	// Then available old pods, as far as availability allows.
-	available := sumReplicas(all, func(rs *appsv1.ReplicaSet) int32 { return rs.Status.AvailableReplicas })
+	// Then available old pods, as far as availability allows. A ReplicaSet counts no more
+	// available pods than its (new) size: a scale-down asked earlier may not be in its status
+	// yet, and counting those pods again would take availability below the minimum.
+	available := sumReplicas(all, func(rs *appsv1.ReplicaSet) int32 {
+		if rs == nil {
+			return 0
+		}
+		return min(rs.Status.AvailableReplicas, size(rs))
+	})
 	if available <= minAvailable {
 		return sizes
 	}

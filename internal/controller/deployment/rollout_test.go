@@ -98,6 +98,8 @@ func TestOldScaleDown(t *testing.T) {
 			[]*appsv1.ReplicaSet{rs("a", time.Hour, 3, 3)}, rs("new", 0, 2, 0), map[string]int32{}},
 		{"unhealthy old pods go first, within maxUnavailable", dep(4, "0", "1"),
 			[]*appsv1.ReplicaSet{rs("b", time.Minute, 2, 0), rs("a", time.Hour, 2, 2)}, rs("new", 0, 0, 0), map[string]int32{"b": 1}},
+		{"a scale-down not yet in the old ReplicaSet's status is not counted twice", dep(4, "1", "1"),
+			[]*appsv1.ReplicaSet{rs("a", time.Hour, 3, 4)}, rs("new", 0, 2, 1), map[string]int32{"a": 2}},
 		{"maxUnavailable 0 waits for new pods", dep(2, "1", "0"),
 			[]*appsv1.ReplicaSet{rs("a", time.Hour, 2, 2)}, rs("new", 0, 1, 0), map[string]int32{}},
 	}
