@@ -10,7 +10,8 @@
 //   - call CleanupExpiredAssumedPods periodically: a pod whose binding succeeded but never
 //     arrived through the watch within the TTL is dropped;
 //   - call UpdateSnapshot at the start of every cycle. Only NodeInfos changed since the
-//     snapshot's generation are copied, found by walking a list kept in generation order.
+//     snapshot's generation, found by walking a list kept in generation order, are copied;
+//     the snapshot's pod and domain indexes are updated with what changed on them.
 package cache
 
 import (
@@ -276,7 +277,8 @@ func (c *Cache) PodCount() int {
 }
 
 // UpdateSnapshot brings snap up to date, copying only NodeInfos with a newer generation.
-// NodeInfo pointers in snap stay stable: changed ones are overwritten in place.
+// NodeInfo pointers in snap stay stable: changed ones are overwritten in place, and the
+// snapshot's indexes are updated with only what changed on them.
 func (c *Cache) UpdateSnapshot(snap *framework.Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -293,7 +295,6 @@ func (c *Cache) UpdateSnapshot(snap *framework.Snapshot) {
 		existing, ok := snap.NodeInfoMap[node.Name]
 		if !ok {
 			existing = &framework.NodeInfo{}
-			snap.NodeInfoMap[node.Name] = existing
 			rebuildAll = true
 		} else if existing.Node() != nil && (framework.ZoneOf(existing.Node()) != framework.ZoneOf(node)) {
 			rebuildAll = true
@@ -302,7 +303,7 @@ func (c *Cache) UpdateSnapshot(snap *framework.Snapshot) {
 			(len(existing.PodsWithRequiredAntiAffinity) > 0) != (len(clone.PodsWithRequiredAntiAffinity) > 0) {
 			rebuildAffinity = true
 		}
-		*existing = *clone
+		snap.SetNodeInfo(clone)
 	}
 	if c.head != nil {
 		snap.Generation = c.head.info.Generation
@@ -310,7 +311,7 @@ func (c *Cache) UpdateSnapshot(snap *framework.Snapshot) {
 	if len(snap.NodeInfoMap) > c.nodeCount {
 		for name := range snap.NodeInfoMap {
 			if it, ok := c.nodes[name]; !ok || it.info.Node() == nil {
-				delete(snap.NodeInfoMap, name)
+				snap.RemoveNodeInfo(name)
 			}
 		}
 		rebuildAll = true

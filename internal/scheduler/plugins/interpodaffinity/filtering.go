@@ -5,6 +5,7 @@ package interpodaffinity
 
 import (
 	"context"
+	"iter"
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
@@ -111,7 +112,7 @@ func matchesAll(terms []framework.AffinityTerm, pod *v1.Pod, ns framework.Namesp
 type preFilterState struct {
 	// existingAntiAffinity counts, per domain, existing pods' required anti-affinity terms that
 	// match the incoming pod.
-	existingAntiAffinity counts
+	existingAntiAffinity layeredCounts
 	// affinity and antiAffinity count, per domain, existing pods matching the incoming pod's
 	// required terms.
 	affinity     counts
@@ -124,8 +125,9 @@ func (s *preFilterState) Clone() framework.StateData {
 		antiAffinity: s.antiAffinity.clone(), podInfo: s.podInfo}
 }
 
-// PreFilter counts, over the whole snapshot, the pods that constrain the incoming pod and those
-// its own required terms select.
+// PreFilter counts the pods that constrain the incoming pod and those its own required terms
+// select. Existing pods' anti-affinity comes from the snapshot's term groups, each checked
+// once against the pod; the pod's own terms visit the index's candidates for them.
 func (pl *InterPodAffinity) PreFilter(ctx context.Context, state *framework.CycleState, pod *v1.Pod, snap *framework.Snapshot) *framework.Status {
 	pi := framework.PodInfoOf(state, pod)
 	if pi.ParseError != nil {
@@ -135,40 +137,87 @@ func (pl *InterPodAffinity) PreFilter(ctx context.Context, state *framework.Cycl
 	if !hasOwn && len(snap.HavePodsWithRequiredAntiAffinityList) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
-	s := &preFilterState{existingAntiAffinity: counts{}, affinity: counts{}, antiAffinity: counts{}, podInfo: pi}
-	var mu sync.Mutex
-	list := snap.HavePodsWithRequiredAntiAffinityList
-	framework.Parallelize(ctx, framework.Parallelism, len(list), func(i int) {
-		ni := list[i]
-		local := counts{}
-		for _, e := range ni.PodsWithRequiredAntiAffinity {
-			local.updateWithAntiAffinityTerms(pod, ni.Node(), e.RequiredAntiAffinityTerms, pl.NamespaceLabels, 1)
-		}
-		if len(local) > 0 {
-			mu.Lock()
-			s.existingAntiAffinity.merge(local)
-			mu.Unlock()
-		}
-	})
+	s := &preFilterState{affinity: counts{}, antiAffinity: counts{}, podInfo: pi,
+		existingAntiAffinity: layeredCounts{layers: matchingGroups(snap.Pods.RequiredAntiAffinityGroups(), pod, pl.NamespaceLabels), delta: counts{}}}
 	if hasOwn {
-		all := snap.NodeInfoList
-		framework.Parallelize(ctx, framework.Parallelism, len(all), func(i int) {
-			ni := all[i]
-			aff, anti := counts{}, counts{}
-			for _, e := range ni.Pods {
-				aff.updateWithAffinityTerms(e.Pod, ni.Node(), pi.RequiredAffinityTerms, pl.NamespaceLabels, 1)
-				anti.updateWithAntiAffinityTerms(e.Pod, ni.Node(), pi.RequiredAntiAffinityTerms, pl.NamespaceLabels, 1)
-			}
-			if len(aff)+len(anti) > 0 {
-				mu.Lock()
-				s.affinity.merge(aff)
-				s.antiAffinity.merge(anti)
-				mu.Unlock()
-			}
-		})
+		pl.countOwnTerms(ctx, s, snap)
 	}
 	state.Write(preFilterKey, s)
 	return nil
+}
+
+// matchingGroups returns the groups with some domain whose term selects pod.
+func matchingGroups(groups iter.Seq[*framework.TermGroup], pod *v1.Pod, ns framework.NamespaceLabels) []*framework.TermGroup {
+	var out []*framework.TermGroup
+	for g := range groups {
+		if len(g.Domains) > 0 && g.Term.Matches(pod, ns) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// countOwnTerms counts the existing pods that the incoming pod's required affinity terms (all
+// of them together) and required anti-affinity terms (each) select. A term the index can
+// narrow down visits only its candidates; the others share one walk over every pod.
+func (pl *InterPodAffinity) countOwnTerms(ctx context.Context, s *preFilterState, snap *framework.Snapshot) {
+	var walkAffinity, walkAnti []framework.AffinityTerm
+	if terms := s.podInfo.RequiredAffinityTerms; len(terms) > 0 {
+		if c, ok := narrowest(snap.Pods, terms); ok {
+			for e := range c.All() {
+				s.affinity.updateWithAffinityTerms(e.Info.Pod, e.Node.Node(), terms, pl.NamespaceLabels, 1)
+			}
+		} else {
+			walkAffinity = terms
+		}
+	}
+	for i := range s.podInfo.RequiredAntiAffinityTerms {
+		term := s.podInfo.RequiredAntiAffinityTerms[i : i+1]
+		c, ok := snap.Pods.TermCandidates(&term[0])
+		if !ok {
+			walkAnti = append(walkAnti, term[0])
+			continue
+		}
+		for e := range c.All() {
+			s.antiAffinity.updateWithAntiAffinityTerms(e.Info.Pod, e.Node.Node(), term, pl.NamespaceLabels, 1)
+		}
+	}
+	if len(walkAffinity)+len(walkAnti) > 0 {
+		pl.walkAllPods(ctx, s, snap, walkAffinity, walkAnti)
+	}
+}
+
+// narrowest returns the fewest candidates that some one of terms allows: a pod selected by all
+// of them is among every term's candidates. ok is false when no term can be narrowed down.
+func narrowest(x *framework.PodIndex, terms []framework.AffinityTerm) (best framework.Candidates, ok bool) {
+	for i := range terms {
+		c, cok := x.TermCandidates(&terms[i])
+		if cok && (!ok || c.Len() < best.Len()) {
+			best, ok = c, true
+		}
+	}
+	return best, ok
+}
+
+// walkAllPods counts, over every pod of every node, those selected by all of affinity and by
+// each of antiAffinity.
+func (pl *InterPodAffinity) walkAllPods(ctx context.Context, s *preFilterState, snap *framework.Snapshot, affinity, antiAffinity []framework.AffinityTerm) {
+	var mu sync.Mutex
+	all := snap.NodeInfoList
+	framework.Parallelize(ctx, framework.Parallelism, len(all), func(i int) {
+		ni := all[i]
+		aff, anti := counts{}, counts{}
+		for _, e := range ni.Pods {
+			aff.updateWithAffinityTerms(e.Pod, ni.Node(), affinity, pl.NamespaceLabels, 1)
+			anti.updateWithAntiAffinityTerms(e.Pod, ni.Node(), antiAffinity, pl.NamespaceLabels, 1)
+		}
+		if len(aff)+len(anti) > 0 {
+			mu.Lock()
+			s.affinity.merge(aff)
+			s.antiAffinity.merge(anti)
+			mu.Unlock()
+		}
+	})
 }
 
 // PreFilterExtensions returns the plugin: its counts change as pods are added or removed.
@@ -181,7 +230,7 @@ func (pl *InterPodAffinity) updateWithPod(state *framework.CycleState, other *fr
 	}
 	s := d.(*preFilterState)
 	node := ni.Node()
-	s.existingAntiAffinity.updateWithAntiAffinityTerms(s.podInfo.Pod, node, other.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
+	s.existingAntiAffinity.delta.updateWithAntiAffinityTerms(s.podInfo.Pod, node, other.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
 	s.affinity.updateWithAffinityTerms(other.Pod, node, s.podInfo.RequiredAffinityTerms, pl.NamespaceLabels, v)
 	s.antiAffinity.updateWithAntiAffinityTerms(other.Pod, node, s.podInfo.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
 	return nil
@@ -251,13 +300,5 @@ func satisfiesAntiAffinity(s *preFilterState, node *v1.Node) bool {
 }
 
 func satisfiesExistingAntiAffinity(s *preFilterState, node *v1.Node) bool {
-	if len(s.existingAntiAffinity) == 0 {
-		return true
-	}
-	for k, v := range node.Labels {
-		if s.existingAntiAffinity[topologyPair{k, v}] > 0 {
-			return false
-		}
-	}
-	return true
+	return !s.existingAntiAffinity.anyPositive(node.Labels)
 }

@@ -45,61 +45,96 @@ func (m scoreMap) merge(o scoreMap) {
 	}
 }
 
-type preScoreState struct{ scores scoreMap }
+// preScoreState is the score of each domain: what the incoming pod's preferred terms give
+// (scores) plus what existing pods' terms that select it give (layers, shared with the
+// snapshot's index).
+type preScoreState struct {
+	scores scoreMap
+	layers []scoreLayer
+}
 
 func (s *preScoreState) Clone() framework.StateData { return s }
 
-// processExistingPod adds what one existing pod contributes to each domain's score, as
-// upstream: the incoming pod's preferred terms matching it, and its own required affinity
-// (weight HardPodAffinityWeight) and preferred terms matching the incoming pod.
-func processExistingPod(m scoreMap, in, existing *framework.PodInfo, node *v1.Node, ns framework.NamespaceLabels) {
-	if len(node.Labels) == 0 {
-		return
-	}
-	m.processTerms(in.PreferredAffinityTerms, existing.Pod, node, ns, 1)
-	m.processTerms(in.PreferredAntiAffinityTerms, existing.Pod, node, ns, -1)
-	for i := range existing.RequiredAffinityTerms {
-		m.processTerm(&existing.RequiredAffinityTerms[i], HardPodAffinityWeight, in.Pod, node, ns, 1)
-	}
-	m.processTerms(existing.PreferredAffinityTerms, in.Pod, node, ns, 1)
-	m.processTerms(existing.PreferredAntiAffinityTerms, in.Pod, node, ns, -1)
+// scoreLayer is a group of existing pods' terms that selects the incoming pod. A required
+// affinity term weighs HardPodAffinityWeight; preferred terms weigh what they say (negative
+// for anti-affinity).
+type scoreLayer struct {
+	group    *framework.TermGroup
+	required bool
 }
 
-// PreScore sums, per topology domain, the weights of matching terms in both directions. It
-// skips when no domain gets a score.
+// score returns what the layer gives the domain with value v of its topology key.
+func (l scoreLayer) score(v string) int64 {
+	d := l.group.Domains[v]
+	if l.required {
+		return d.Count * HardPodAffinityWeight
+	}
+	return d.Weight
+}
+
+// PreScore sums, per topology domain, the weights of matching terms in both directions, as
+// upstream: the incoming pod's preferred terms over the existing pods they select (the
+// index's candidates), and existing pods' required affinity and preferred terms that select
+// the incoming pod (the index's term groups, each checked once). It skips when no domain gets
+// a score.
 func (pl *InterPodAffinity) PreScore(ctx context.Context, state *framework.CycleState, pod *v1.Pod, snap *framework.Snapshot, _ []*framework.NodeInfo) *framework.Status {
 	pi := framework.PodInfoOf(state, pod)
-	hasPreferred := len(pi.PreferredAffinityTerms)+len(pi.PreferredAntiAffinityTerms) > 0
-	list := snap.HavePodsWithAffinityList
-	if hasPreferred {
-		list = snap.NodeInfoList
+	s := &preScoreState{scores: scoreMap{}}
+	for _, g := range matchingGroups(snap.Pods.RequiredAffinityGroups(), pod, pl.NamespaceLabels) {
+		s.layers = append(s.layers, scoreLayer{group: g, required: true})
 	}
-	if len(list) == 0 {
+	for _, g := range matchingGroups(snap.Pods.PreferredGroups(), pod, pl.NamespaceLabels) {
+		s.layers = append(s.layers, scoreLayer{group: g})
+	}
+	pl.scoreOwnTerms(ctx, s.scores, pi, snap)
+	if len(s.layers) == 0 && len(s.scores) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
-	total := scoreMap{}
+	state.Write(preScoreKey, s)
+	return nil
+}
+
+// scoreOwnTerms adds the weights of the incoming pod's preferred terms for the existing pods
+// they select: the index's candidates for each term it can narrow down, and one walk over
+// every pod for the others.
+func (pl *InterPodAffinity) scoreOwnTerms(ctx context.Context, m scoreMap, pi *framework.PodInfo, snap *framework.Snapshot) {
+	walkAffinity := pl.scoreCandidates(m, pi.PreferredAffinityTerms, snap.Pods, 1)
+	walkAnti := pl.scoreCandidates(m, pi.PreferredAntiAffinityTerms, snap.Pods, -1)
+	if len(walkAffinity)+len(walkAnti) == 0 {
+		return
+	}
 	var mu sync.Mutex
-	framework.Parallelize(ctx, framework.Parallelism, len(list), func(i int) {
-		ni := list[i]
-		pods := ni.PodsWithAffinity
-		if hasPreferred {
-			pods = ni.Pods
-		}
+	all := snap.NodeInfoList
+	framework.Parallelize(ctx, framework.Parallelism, len(all), func(i int) {
+		ni := all[i]
 		local := scoreMap{}
-		for _, e := range pods {
-			processExistingPod(local, pi, e, ni.Node(), pl.NamespaceLabels)
+		for _, e := range ni.Pods {
+			local.processTerms(walkAffinity, e.Pod, ni.Node(), pl.NamespaceLabels, 1)
+			local.processTerms(walkAnti, e.Pod, ni.Node(), pl.NamespaceLabels, -1)
 		}
 		if len(local) > 0 {
 			mu.Lock()
-			total.merge(local)
+			m.merge(local)
 			mu.Unlock()
 		}
 	})
-	if len(total) == 0 {
-		return framework.NewStatus(framework.Skip)
+}
+
+// scoreCandidates scores the candidates of each of terms that the index can narrow down and
+// returns the others.
+func (pl *InterPodAffinity) scoreCandidates(m scoreMap, terms []framework.WeightedAffinityTerm, x *framework.PodIndex, mult int64) (rest []framework.WeightedAffinityTerm) {
+	for i := range terms {
+		t := &terms[i]
+		c, ok := x.TermCandidates(&t.AffinityTerm)
+		if !ok {
+			rest = append(rest, *t)
+			continue
+		}
+		for e := range c.All() {
+			m.processTerm(&t.AffinityTerm, t.Weight, e.Info.Pod, e.Node.Node(), pl.NamespaceLabels, mult)
+		}
 	}
-	state.Write(preScoreKey, &preScoreState{scores: total})
-	return nil
+	return rest
 }
 
 // Score sums the scores of node's domains.
@@ -108,11 +143,17 @@ func (pl *InterPodAffinity) Score(_ context.Context, state *framework.CycleState
 	if err != nil {
 		return 0, framework.AsStatus(err)
 	}
+	s := d.(*preScoreState)
 	var score int64
 	labels := ni.Node().Labels
-	for k, vs := range d.(*preScoreState).scores {
+	for k, vs := range s.scores {
 		if v, ok := labels[k]; ok {
 			score += vs[v]
+		}
+	}
+	for _, l := range s.layers {
+		if v, ok := labels[l.group.Term.TopologyKey]; ok {
+			score += l.score(v)
 		}
 	}
 	return score, nil

@@ -3,7 +3,6 @@ package podtopologyspread
 import (
 	"context"
 	"math"
-	"sync"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -77,33 +76,77 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, state *framework.Cyc
 	}
 	s := &preFilterState{constraints: cs, matchNum: make([]map[string]int, len(cs)), minMatch: make([]int, len(cs)),
 		affinity: nodeaffinity.GetRequiredNodeAffinity(pod)}
-	for i := range cs {
-		s.matchNum[i] = map[string]int{}
+	everyNode := includesEveryNode(pod, cs)
+	if everyNode && everyNodeHasKeys(snap, cs) {
+		s.domainsFromIndex(snap)
+	} else {
+		s.domainsFromNodes(ctx, pod, snap)
 	}
-	var mu sync.Mutex
+	for i := range cs {
+		s.countMatching(i, pod, snap, everyNode)
+		s.recomputeMin(i)
+	}
+	state.Write(preFilterKey, s)
+	return nil
+}
+
+// domainsFromIndex gives each constraint every domain of its key with a count of 0; it
+// requires that every node count for every constraint.
+func (s *preFilterState) domainsFromIndex(snap *framework.Snapshot) {
+	for i := range s.constraints {
+		values := snap.Domains.Values(s.constraints[i].TopologyKey)
+		m := make(map[string]int, len(values))
+		for v := range values {
+			m[v] = 0
+		}
+		s.matchNum[i] = m
+	}
+}
+
+// domainsFromNodes gives each constraint, with a count of 0, the domains of the nodes that have
+// every constraint's key and that the constraint includes.
+func (s *preFilterState) domainsFromNodes(ctx context.Context, pod *v1.Pod, snap *framework.Snapshot) {
+	cs := s.constraints
 	nodes := snap.NodeInfoList
+	included := make([]bool, len(nodes)*len(cs))
 	framework.Parallelize(ctx, framework.Parallelism, len(nodes), func(n int) {
-		ni := nodes[n]
-		node := ni.Node()
+		node := nodes[n].Node()
 		if !hasAllKeys(node.Labels, cs) {
 			return
 		}
 		affOK := affinityMatches(s.affinity, node)
 		for i := range cs {
-			if !cs[i].includes(pod, node, affOK) {
-				continue
-			}
-			cnt := CountMatching(ni.Pods, cs[i].Selector, pod.Namespace)
-			mu.Lock()
-			s.matchNum[i][node.Labels[cs[i].TopologyKey]] += cnt
-			mu.Unlock()
+			included[n*len(cs)+i] = cs[i].includes(pod, node, affOK)
 		}
 	})
 	for i := range cs {
-		s.recomputeMin(i)
+		s.matchNum[i] = map[string]int{}
 	}
-	state.Write(preFilterKey, s)
-	return nil
+	for n, ni := range nodes {
+		for i := range cs {
+			if included[n*len(cs)+i] {
+				s.matchNum[i][ni.Node().Labels[cs[i].TopologyKey]] += 0
+			}
+		}
+	}
+}
+
+// countMatching counts, in the domains of constraint i, the pods it selects on the nodes that
+// have every constraint's key and that it includes (all of those when everyNode), visiting
+// only the index's candidates.
+func (s *preFilterState) countMatching(i int, pod *v1.Pod, snap *framework.Snapshot, everyNode bool) {
+	c := &s.constraints[i]
+	m := s.matchNum[i]
+	forEachCountable(snap, c.Selector, pod.Namespace, func(ni *framework.NodeInfo) {
+		node := ni.Node()
+		if !hasAllKeys(node.Labels, s.constraints) {
+			return
+		}
+		if !everyNode && !c.includes(pod, node, affinityMatches(s.affinity, node)) {
+			return
+		}
+		m[node.Labels[c.TopologyKey]]++
+	})
 }
 
 // PreFilterExtensions returns the plugin.

@@ -3,7 +3,6 @@ package podtopologyspread
 import (
 	"context"
 	"math"
-	"sync/atomic"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
@@ -16,8 +15,9 @@ type pair struct{ key, value string }
 type preScoreState struct {
 	constraints []Constraint
 	ignored     map[string]bool
-	counts      map[pair]*int64
-	weights     []float64
+	// counts holds, per domain being scored, the matching pods in it.
+	counts  map[pair]*int64
+	weights []float64
 }
 
 func (s *preScoreState) Clone() framework.StateData { return s }
@@ -59,37 +59,34 @@ func (pl *PodTopologySpread) PreScore(ctx context.Context, state *framework.Cycl
 		}
 		s.weights[i] = math.Log(float64(sz + 2))
 	}
-	req := nodeaffinity.GetRequiredNodeAffinity(pod)
-	nodes := snap.NodeInfoList
-	framework.Parallelize(ctx, framework.Parallelism, len(nodes), func(n int) {
-		ni := nodes[n]
-		node := ni.Node()
-		if requireAll && !hasAllKeys(node.Labels, cs) {
-			return
-		}
-		affOK := -1
-		for i := range cs {
-			if cs[i].TopologyKey == v1.LabelHostname {
-				continue
-			}
-			c := s.counts[pair{cs[i].TopologyKey, node.Labels[cs[i].TopologyKey]}]
-			if c == nil {
-				continue
-			}
-			if affOK < 0 {
-				affOK = 0
-				if affinityMatches(req, node) {
-					affOK = 1
-				}
-			}
-			if !cs[i].includes(pod, node, affOK == 1) {
-				continue
-			}
-			atomic.AddInt64(c, int64(CountMatching(ni.Pods, cs[i].Selector, pod.Namespace)))
-		}
-	})
+	s.countMatching(pod, snap, requireAll)
 	state.Write(preScoreKey, s)
 	return nil
+}
+
+// countMatching counts, for each constraint but hostname ones, the pods it selects in the
+// domains being scored, on the nodes it includes (and that have every key when requireAll),
+// visiting only the index's candidates.
+func (s *preScoreState) countMatching(pod *v1.Pod, snap *framework.Snapshot, requireAll bool) {
+	cs := s.constraints
+	everyNode := includesEveryNode(pod, cs)
+	req := nodeaffinity.GetRequiredNodeAffinity(pod)
+	for i := range cs {
+		if cs[i].TopologyKey == v1.LabelHostname {
+			continue
+		}
+		forEachCountable(snap, cs[i].Selector, pod.Namespace, func(ni *framework.NodeInfo) {
+			node := ni.Node()
+			if requireAll && !hasAllKeys(node.Labels, cs) {
+				return
+			}
+			c := s.counts[pair{cs[i].TopologyKey, node.Labels[cs[i].TopologyKey]}]
+			if c == nil || !everyNode && !cs[i].includes(pod, node, affinityMatches(req, node)) {
+				return
+			}
+			*c++
+		})
+	}
 }
 
 // Score is, over the constraints, count * log(domains + 2) + (maxSkew - 1): lower is better.
