@@ -43,6 +43,7 @@ func checkHistory(t *testing.T, seed uint64, steps int) {
 	update := 0
 	g.History(cache.New(ttl), snap, pods, nodes, steps, func(m *randcluster.Model) {
 		update++
+		requestSelections(g, snap)
 		if err := sameContent(snap, m); err != nil {
 			t.Fatalf("seed %d, update %d: %v", seed, update, err)
 		}
@@ -50,6 +51,23 @@ func checkHistory(t *testing.T, seed uint64, steps int) {
 			t.Fatalf("seed %d, update %d: %v", seed, update, err)
 		}
 	})
+}
+
+// requestSelections asks snap's index for selections of random terms, as incoming pods do, so
+// that later updates must keep them current.
+func requestSelections(g *randcluster.Generator, snap *framework.Snapshot) {
+	for range 3 {
+		pi := framework.NewPodInfo(g.Pod(""))
+		live := g.Rand().IntN(2) == 0
+		for _, terms := range [][]framework.AffinityTerm{pi.RequiredAffinityTerms, pi.RequiredAntiAffinityTerms} {
+			for i := range terms {
+				snap.Pods.Selection(&terms[i], live)
+			}
+		}
+		for _, t := range append(pi.PreferredAffinityTerms, pi.PreferredAntiAffinityTerms...) {
+			snap.Pods.Selection(&t.AffinityTerm, live)
+		}
+	}
 }
 
 // sameContent checks that snap holds exactly m's nodes and, on each, m's pods bound or assumed

@@ -3,6 +3,7 @@ package framework
 import (
 	"fmt"
 	"maps"
+	"slices"
 )
 
 // diff describes the first difference between d and want, or returns nil.
@@ -36,6 +37,35 @@ func (x *PodIndex) diff(want *PodIndex) error {
 		if err := diffGroups(g.name, g.got, g.want); err != nil {
 			return err
 		}
+	}
+	return x.checkSelections(want)
+}
+
+// checkSelections compares x's selections with the same ones built on fresh, an index without
+// any, and checks that every selection is anchored where it says, and nothing else is.
+func (x *PodIndex) checkSelections(fresh *PodIndex) error {
+	anchored := 0
+	for k, s := range x.selections {
+		w, ok := fresh.Selection(&s.Term, s.LiveOnly)
+		if !ok {
+			return fmt.Errorf("pod index: selection %q cannot be built", k.signature)
+		}
+		if !maps.Equal(s.Domains, w.Domains) {
+			return fmt.Errorf("pod index: selection %q (live only %v): %v, want %v", k.signature, k.liveOnly, s.Domains, w.Domains)
+		}
+		for _, a := range s.anchors {
+			if !slices.Contains(x.anchored[a], s) {
+				return fmt.Errorf("pod index: selection %q not anchored at %+v", k.signature, a)
+			}
+		}
+		anchored += len(s.anchors)
+	}
+	n := 0
+	for _, l := range x.anchored {
+		n += len(l)
+	}
+	if n != anchored {
+		return fmt.Errorf("pod index: %d anchored selections, want %d", n, anchored)
 	}
 	return nil
 }

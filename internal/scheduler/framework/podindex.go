@@ -12,10 +12,13 @@ import (
 //     which TermCandidates and SelectorCandidates pick the pods a selector can select;
 //   - the existing pods' affinity terms, grouped by Signature and counted per value of the
 //     term's topology key on their nodes: required anti-affinity (which keeps an incoming pod
-//     out), and required affinity and preferred terms (through which existing pods score it).
+//     out), and required affinity and preferred terms (through which existing pods score it);
+//   - Selections: the pods that incoming pods' terms select, counted per topology value, built
+//     on request and then kept up to date.
 //
-// The Snapshot keeps it in step with its NodeInfos (SetNodeInfo, RemoveNodeInfo); plugins only
-// read it, and what they read stays valid until the next snapshot update.
+// The Snapshot keeps it in step with its NodeInfos (SetNodeInfo, RemoveNodeInfo). Plugins read
+// it, and request Selections, from PreFilter and PreScore, which run one at a time; what they
+// get stays valid until the next snapshot update.
 type PodIndex struct {
 	byNamespace map[string]*PodList
 	byLabel     map[labelKey]*PodList
@@ -24,6 +27,11 @@ type PodIndex struct {
 	requiredAntiAffinity map[string]*TermGroup
 	requiredAffinity     map[string]*TermGroup
 	preferred            map[string]*TermGroup
+	// selections are found by signature, and by anchor when pods come or go; uses orders
+	// requests, to drop the least recently used.
+	selections map[selectionKey]*Selection
+	anchored   map[anchorKey][]*Selection
+	uses       uint64
 }
 
 type labelKey struct{ namespace, key, value string }
@@ -36,6 +44,8 @@ func NewPodIndex() *PodIndex {
 		requiredAntiAffinity: map[string]*TermGroup{},
 		requiredAffinity:     map[string]*TermGroup{},
 		preferred:            map[string]*TermGroup{},
+		selections:           map[selectionKey]*Selection{},
+		anchored:             map[anchorKey][]*Selection{},
 	}
 }
 
@@ -196,4 +206,5 @@ func (x *PodIndex) update(pi *PodInfo, ni *NodeInfo, nodeLabels map[string]strin
 		t := &pi.PreferredAntiAffinityTerms[i]
 		updateGroup(x.preferred, &t.AffinityTerm, -int64(t.Weight), nodeLabels, sign)
 	}
+	x.updateSelections(pod, nodeLabels, sign)
 }

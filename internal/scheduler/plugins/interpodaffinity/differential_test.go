@@ -9,6 +9,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/skiff-project/skiff/internal/scheduler/cache"
 	"github.com/skiff-project/skiff/internal/scheduler/framework"
 	"github.com/skiff-project/skiff/internal/scheduler/randcluster"
 )
@@ -39,17 +40,29 @@ func checkAgainstFullWalk(t *testing.T, seed uint64, nNodes, nPods int) {
 	t.Helper()
 	g := randcluster.New(seed)
 	pods, nodes := g.Cluster(nNodes, nPods)
-	snap := framework.NewSnapshot(pods, nodes)
-	if seed%2 == 1 {
-		snap = g.Snapshot(pods, nodes, 3*nPods+10)
+	incoming := make([]*v1.Pod, 6)
+	for i := range incoming {
+		incoming[i] = g.Pod("")
 	}
 	pl := &InterPodAffinity{NamespaceLabels: randcluster.NamespaceLabels}
-	for i := range 6 {
-		pod := g.Pod("")
-		where := fmt.Sprintf("seed %d (%d nodes, %d pods), incoming pod %d", seed, nNodes, nPods, i)
-		checkPreFilter(t, where, g, pl, pod, snap)
-		checkPreScore(t, where, pl, pod, snap)
+	check := func(snap *framework.Snapshot, update int, pods []*v1.Pod) {
+		for i, pod := range pods {
+			where := fmt.Sprintf("seed %d (%d nodes, %d pods), update %d, incoming pod %d", seed, nNodes, nPods, update, i)
+			checkPreFilter(t, where, g, pl, pod, snap)
+			checkPreScore(t, where, pl, pod, snap)
+		}
 	}
+	if seed%2 == 0 {
+		check(framework.NewSnapshot(pods, nodes), 0, incoming)
+		return
+	}
+	// Through a cache, the same incoming pods asking at every update, so that the index's
+	// selections must follow the changes.
+	snap, update := framework.NewEmptySnapshot(), 0
+	g.History(cache.New(0), snap, pods, nodes, 2*nPods+10, func(*randcluster.Model) {
+		update++
+		check(snap, update, incoming[:2+update%5])
+	})
 }
 
 func checkPreFilter(t *testing.T, where string, g *randcluster.Generator, pl *InterPodAffinity, pod *v1.Pod, snap *framework.Snapshot) {
@@ -68,6 +81,9 @@ func checkPreFilter(t *testing.T, where string, g *randcluster.Generator, pl *In
 	// Simulate what preemption and nominated pods do: remove and add pods on one node.
 	r := g.Rand()
 	for step := range 4 {
+		if len(snap.NodeInfoList) == 0 {
+			break
+		}
 		ni := snap.NodeInfoList[r.IntN(len(snap.NodeInfoList))]
 		var pi *framework.PodInfo
 		v := int64(1)
@@ -91,14 +107,22 @@ func compareFilter(t *testing.T, where string, pl *InterPodAffinity, state *fram
 	t.Helper()
 	d, _ := state.Read(preFilterKey)
 	s := d.(*preFilterState)
-	if got := flatten(&s.existingAntiAffinity); !maps.Equal(got, ref.existingAntiAffinity) {
-		t.Fatalf("%s: existing anti-affinity %v, full walk %v", where, got, ref.existingAntiAffinity)
-	}
-	if !maps.Equal(s.affinity, ref.affinity) {
-		t.Fatalf("%s: affinity %v, full walk %v", where, s.affinity, ref.affinity)
-	}
-	if !maps.Equal(s.antiAffinity, ref.antiAffinity) {
-		t.Fatalf("%s: anti-affinity %v, full walk %v", where, s.antiAffinity, ref.antiAffinity)
+	for _, c := range []struct {
+		name string
+		got  *layeredCounts
+		want counts
+	}{
+		{"existing anti-affinity", &s.existingAntiAffinity, ref.existingAntiAffinity},
+		{"affinity", &s.affinity, ref.affinity},
+		{"anti-affinity", &s.antiAffinity, ref.antiAffinity},
+	} {
+		got := flatten(c.got)
+		if !maps.Equal(got, c.want) {
+			t.Fatalf("%s: %s %v, full walk %v", where, c.name, got, c.want)
+		}
+		if c.got.nonzero != len(got) {
+			t.Fatalf("%s: %s counts %d domains, has %d", where, c.name, c.got.nonzero, len(got))
+		}
 	}
 	for _, ni := range snap.NodeInfoList {
 		got := pl.Filter(context.Background(), state, s.podInfo.Pod, ni).Message()
@@ -110,10 +134,10 @@ func compareFilter(t *testing.T, where string, pl *InterPodAffinity, state *fram
 
 // flatten sums a layeredCounts into plain counts.
 func flatten(l *layeredCounts) counts {
-	c := l.delta.clone()
-	for _, g := range l.layers {
-		for v, d := range g.Domains {
-			c.add(topologyPair{g.Term.TopologyKey, v}, d.Count)
+	c := l.own.clone()
+	for _, ly := range l.layers {
+		for v, d := range ly.domains {
+			c.add(topologyPair{ly.key, v}, d.Count)
 		}
 	}
 	return c
@@ -150,12 +174,11 @@ func flattenScores(s *preScoreState) scoreMap {
 		m[k] = maps.Clone(vs)
 	}
 	for _, l := range s.layers {
-		k := l.group.Term.TopologyKey
-		if m[k] == nil {
-			m[k] = map[string]int64{}
+		if m[l.key] == nil {
+			m[l.key] = map[string]int64{}
 		}
-		for v := range l.group.Domains {
-			m[k][v] += l.score(v)
+		for v := range l.domains {
+			m[l.key][v] += l.score(v)
 		}
 	}
 	return m

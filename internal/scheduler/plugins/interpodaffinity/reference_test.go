@@ -25,14 +25,14 @@ func refPreFilter(pl *InterPodAffinity, pod *v1.Pod, snap *framework.Snapshot) *
 	s := &refFilterState{existingAntiAffinity: counts{}, affinity: counts{}, antiAffinity: counts{}, podInfo: pi}
 	for _, ni := range snap.HavePodsWithRequiredAntiAffinityList {
 		for _, e := range ni.PodsWithRequiredAntiAffinity {
-			s.existingAntiAffinity.updateWithAntiAffinityTerms(pod, ni.Node(), e.RequiredAntiAffinityTerms, pl.NamespaceLabels, 1)
+			addAntiAffinityTerms(s.existingAntiAffinity, pod, ni.Node(), e.RequiredAntiAffinityTerms, pl.NamespaceLabels, 1)
 		}
 	}
 	if hasOwn {
 		for _, ni := range snap.NodeInfoList {
 			for _, e := range ni.Pods {
-				s.affinity.updateWithAffinityTerms(e.Pod, ni.Node(), pi.RequiredAffinityTerms, pl.NamespaceLabels, 1)
-				s.antiAffinity.updateWithAntiAffinityTerms(e.Pod, ni.Node(), pi.RequiredAntiAffinityTerms, pl.NamespaceLabels, 1)
+				addAffinityTerms(s.affinity, e.Pod, ni.Node(), pi.RequiredAffinityTerms, pl.NamespaceLabels, 1)
+				addAntiAffinityTerms(s.antiAffinity, e.Pod, ni.Node(), pi.RequiredAntiAffinityTerms, pl.NamespaceLabels, 1)
 			}
 		}
 	}
@@ -42,23 +42,53 @@ func refPreFilter(pl *InterPodAffinity, pod *v1.Pod, snap *framework.Snapshot) *
 // update is the full walk's AddPod (v 1) and RemovePod (v -1).
 func (s *refFilterState) update(pl *InterPodAffinity, other *framework.PodInfo, ni *framework.NodeInfo, v int64) {
 	node := ni.Node()
-	s.existingAntiAffinity.updateWithAntiAffinityTerms(s.podInfo.Pod, node, other.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
-	s.affinity.updateWithAffinityTerms(other.Pod, node, s.podInfo.RequiredAffinityTerms, pl.NamespaceLabels, v)
-	s.antiAffinity.updateWithAntiAffinityTerms(other.Pod, node, s.podInfo.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
+	addAntiAffinityTerms(s.existingAntiAffinity, s.podInfo.Pod, node, other.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
+	addAffinityTerms(s.affinity, other.Pod, node, s.podInfo.RequiredAffinityTerms, pl.NamespaceLabels, v)
+	addAntiAffinityTerms(s.antiAffinity, other.Pod, node, s.podInfo.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
 }
 
 // refFilter is the full walk's Filter; "" means the node fits.
 func refFilter(pl *InterPodAffinity, s *refFilterState, node *v1.Node) string {
-	plain := &preFilterState{affinity: s.affinity, antiAffinity: s.antiAffinity, podInfo: s.podInfo}
 	switch {
-	case !satisfiesAffinity(plain, node, pl.NamespaceLabels):
+	case !refSatisfiesAffinity(s, node, pl.NamespaceLabels):
 		return ErrReasonAffinityRulesNotMatch
-	case !satisfiesAntiAffinity(plain, node):
+	case !refSatisfiesAntiAffinity(s, node):
 		return ErrReasonAntiAffinityRulesNotMatch
 	case !refSatisfiesExistingAntiAffinity(s.existingAntiAffinity, node):
 		return ErrReasonExistingAntiAffinityRulesNotMatch
 	}
 	return ""
+}
+
+func refSatisfiesAffinity(s *refFilterState, node *v1.Node, ns framework.NamespaceLabels) bool {
+	podsExist := true
+	for i := range s.podInfo.RequiredAffinityTerms {
+		t := &s.podInfo.RequiredAffinityTerms[i]
+		tv, ok := node.Labels[t.TopologyKey]
+		if !ok {
+			return false
+		}
+		if s.affinity[topologyPair{t.TopologyKey, tv}] <= 0 {
+			podsExist = false
+		}
+	}
+	if podsExist {
+		return true
+	}
+	return len(s.affinity) == 0 && matchesAll(s.podInfo.RequiredAffinityTerms, s.podInfo.Pod, ns)
+}
+
+func refSatisfiesAntiAffinity(s *refFilterState, node *v1.Node) bool {
+	if len(s.antiAffinity) == 0 {
+		return true
+	}
+	for i := range s.podInfo.RequiredAntiAffinityTerms {
+		t := &s.podInfo.RequiredAntiAffinityTerms[i]
+		if tv, ok := node.Labels[t.TopologyKey]; ok && s.antiAffinity[topologyPair{t.TopologyKey, tv}] > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func refSatisfiesExistingAntiAffinity(c counts, node *v1.Node) bool {

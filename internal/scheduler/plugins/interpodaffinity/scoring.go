@@ -45,9 +45,8 @@ func (m scoreMap) merge(o scoreMap) {
 	}
 }
 
-// preScoreState is the score of each domain: what the incoming pod's preferred terms give
-// (scores) plus what existing pods' terms that select it give (layers, shared with the
-// snapshot's index).
+// preScoreState is the score of each domain: what walks over every pod found (scores), plus
+// the layers shared with the snapshot's index.
 type preScoreState struct {
 	scores scoreMap
 	layers []scoreLayer
@@ -55,38 +54,41 @@ type preScoreState struct {
 
 func (s *preScoreState) Clone() framework.StateData { return s }
 
-// scoreLayer is a group of existing pods' terms that selects the incoming pod. A required
-// affinity term weighs HardPodAffinityWeight; preferred terms weigh what they say (negative
-// for anti-affinity).
+// scoreLayer scores each domain of key from counts shared with the snapshot's index: weight
+// times the count there (the pods an incoming pod's preferred term selects, or existing pods'
+// required affinity terms that select the incoming pod), or, with summed, the summed weights
+// there (existing pods' preferred terms that select the incoming pod).
 type scoreLayer struct {
-	group    *framework.TermGroup
-	required bool
+	key     string
+	domains map[string]framework.DomainCount
+	weight  int64
+	summed  bool
 }
 
-// score returns what the layer gives the domain with value v of its topology key.
-func (l scoreLayer) score(v string) int64 {
-	d := l.group.Domains[v]
-	if l.required {
-		return d.Count * HardPodAffinityWeight
+// score returns what the layer gives the domain with value v of its key.
+func (l *scoreLayer) score(v string) int64 {
+	d := l.domains[v]
+	if l.summed {
+		return d.Weight
 	}
-	return d.Weight
+	return l.weight * d.Count
 }
 
 // PreScore sums, per topology domain, the weights of matching terms in both directions, as
-// upstream: the incoming pod's preferred terms over the existing pods they select (the
-// index's candidates), and existing pods' required affinity and preferred terms that select
-// the incoming pod (the index's term groups, each checked once). It skips when no domain gets
-// a score.
+// upstream: the incoming pod's preferred terms over the existing pods they select (the index's
+// selections), and existing pods' required affinity and preferred terms that select the
+// incoming pod (the index's term groups, each checked once). It skips when no domain gets a
+// score.
 func (pl *InterPodAffinity) PreScore(ctx context.Context, state *framework.CycleState, pod *v1.Pod, snap *framework.Snapshot, _ []*framework.NodeInfo) *framework.Status {
 	pi := framework.PodInfoOf(state, pod)
 	s := &preScoreState{scores: scoreMap{}}
 	for _, g := range matchingGroups(snap.Pods.RequiredAffinityGroups(), pod, pl.NamespaceLabels) {
-		s.layers = append(s.layers, scoreLayer{group: g, required: true})
+		s.layers = append(s.layers, scoreLayer{key: g.Term.TopologyKey, domains: g.Domains, weight: HardPodAffinityWeight})
 	}
 	for _, g := range matchingGroups(snap.Pods.PreferredGroups(), pod, pl.NamespaceLabels) {
-		s.layers = append(s.layers, scoreLayer{group: g})
+		s.layers = append(s.layers, scoreLayer{key: g.Term.TopologyKey, domains: g.Domains, summed: true})
 	}
-	pl.scoreOwnTerms(ctx, s.scores, pi, snap)
+	pl.scoreOwnTerms(ctx, s, pi, snap)
 	if len(s.layers) == 0 && len(s.scores) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
@@ -94,12 +96,12 @@ func (pl *InterPodAffinity) PreScore(ctx context.Context, state *framework.Cycle
 	return nil
 }
 
-// scoreOwnTerms adds the weights of the incoming pod's preferred terms for the existing pods
-// they select: the index's candidates for each term it can narrow down, and one walk over
-// every pod for the others.
-func (pl *InterPodAffinity) scoreOwnTerms(ctx context.Context, m scoreMap, pi *framework.PodInfo, snap *framework.Snapshot) {
-	walkAffinity := pl.scoreCandidates(m, pi.PreferredAffinityTerms, snap.Pods, 1)
-	walkAnti := pl.scoreCandidates(m, pi.PreferredAntiAffinityTerms, snap.Pods, -1)
+// scoreOwnTerms scores the existing pods the incoming pod's preferred terms select: a layer
+// per term from the index's selections, and one walk over every pod for the terms the index
+// cannot narrow down.
+func (pl *InterPodAffinity) scoreOwnTerms(ctx context.Context, s *preScoreState, pi *framework.PodInfo, snap *framework.Snapshot) {
+	walkAffinity := s.addSelections(snap.Pods, pi.PreferredAffinityTerms, 1)
+	walkAnti := s.addSelections(snap.Pods, pi.PreferredAntiAffinityTerms, -1)
 	if len(walkAffinity)+len(walkAnti) == 0 {
 		return
 	}
@@ -114,24 +116,24 @@ func (pl *InterPodAffinity) scoreOwnTerms(ctx context.Context, m scoreMap, pi *f
 		}
 		if len(local) > 0 {
 			mu.Lock()
-			m.merge(local)
+			s.scores.merge(local)
 			mu.Unlock()
 		}
 	})
 }
 
-// scoreCandidates scores the candidates of each of terms that the index can narrow down and
-// returns the others.
-func (pl *InterPodAffinity) scoreCandidates(m scoreMap, terms []framework.WeightedAffinityTerm, x *framework.PodIndex, mult int64) (rest []framework.WeightedAffinityTerm) {
+// addSelections adds a layer for each of terms that has a selection, each selected pod
+// weighing the term's weight times mult, and returns the other terms.
+func (s *preScoreState) addSelections(x *framework.PodIndex, terms []framework.WeightedAffinityTerm, mult int64) (rest []framework.WeightedAffinityTerm) {
 	for i := range terms {
 		t := &terms[i]
-		c, ok := x.TermCandidates(&t.AffinityTerm)
+		sel, ok := x.Selection(&t.AffinityTerm, false)
 		if !ok {
 			rest = append(rest, *t)
 			continue
 		}
-		for e := range c.All() {
-			m.processTerm(&t.AffinityTerm, t.Weight, e.Info.Pod, e.Node.Node(), pl.NamespaceLabels, mult)
+		if len(sel.Domains) > 0 {
+			s.layers = append(s.layers, scoreLayer{key: t.TopologyKey, domains: sel.Domains, weight: int64(t.Weight) * mult})
 		}
 	}
 	return rest
@@ -151,9 +153,9 @@ func (pl *InterPodAffinity) Score(_ context.Context, state *framework.CycleState
 			score += vs[v]
 		}
 	}
-	for _, l := range s.layers {
-		if v, ok := labels[l.group.Term.TopologyKey]; ok {
-			score += l.score(v)
+	for i := range s.layers {
+		if v, ok := labels[s.layers[i].key]; ok {
+			score += s.layers[i].score(v)
 		}
 	}
 	return score, nil

@@ -59,3 +59,10 @@ func forEachCountable(snap *framework.Snapshot, sel labels.Selector, ns string, 
 		}
 	}
 }
+
+// selectionOf returns the index's count of the pods in namespace ns that c selects and that
+// are not being deleted, per value of c's topology key.
+func selectionOf(snap *framework.Snapshot, c *Constraint, ns string) (*framework.Selection, bool) {
+	t := framework.AffinityTerm{Namespaces: map[string]bool{ns: true}, Selector: c.Selector, TopologyKey: c.TopologyKey}
+	return snap.Pods.Selection(&t, true)
+}

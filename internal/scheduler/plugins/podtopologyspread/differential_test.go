@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/skiff-project/skiff/internal/scheduler/cache"
 	"github.com/skiff-project/skiff/internal/scheduler/framework"
 	"github.com/skiff-project/skiff/internal/scheduler/randcluster"
 )
@@ -40,25 +41,36 @@ func checkAgainstFullWalk(t *testing.T, seed uint64, nNodes, nPods int) {
 	t.Helper()
 	g := randcluster.New(seed)
 	pods, nodes := g.Cluster(nNodes, nPods)
-	snap := framework.NewSnapshot(pods, nodes)
-	if seed%2 == 1 {
-		snap = g.Snapshot(pods, nodes, 3*nPods+10)
-	}
 	// Some pods get the system default constraints, with a selector of any kind.
 	sels := map[string]labels.Selector{}
 	pl := &PodTopologySpread{DefaultSelector: func(p *v1.Pod) labels.Selector { return sels[p.Name] }}
-	for i := range 8 {
-		pod := g.Pod("")
-		if len(pod.Spec.TopologySpreadConstraints) == 0 && g.Rand().IntN(2) == 0 {
-			sel, err := metav1.LabelSelectorAsSelector(g.Selector())
-			if err == nil {
-				sels[pod.Name] = sel
+	incoming := make([]*v1.Pod, 8)
+	for i := range incoming {
+		incoming[i] = g.Pod("")
+		if len(incoming[i].Spec.TopologySpreadConstraints) == 0 && g.Rand().IntN(2) == 0 {
+			if sel, err := metav1.LabelSelectorAsSelector(g.Selector()); err == nil {
+				sels[incoming[i].Name] = sel
 			}
 		}
-		where := fmt.Sprintf("seed %d (%d nodes, %d pods), incoming pod %d", seed, nNodes, nPods, i)
-		checkPreFilter(t, where, g, pl, pod, snap)
-		checkPreScore(t, where, g, pl, pod, snap)
 	}
+	check := func(snap *framework.Snapshot, update int, pods []*v1.Pod) {
+		for i, pod := range pods {
+			where := fmt.Sprintf("seed %d (%d nodes, %d pods), update %d, incoming pod %d", seed, nNodes, nPods, update, i)
+			checkPreFilter(t, where, g, pl, pod, snap)
+			checkPreScore(t, where, g, pl, pod, snap)
+		}
+	}
+	if seed%2 == 0 {
+		check(framework.NewSnapshot(pods, nodes), 0, incoming)
+		return
+	}
+	// Through a cache, the same incoming pods asking at every update, so that the index's
+	// selections must follow the changes.
+	snap, update := framework.NewEmptySnapshot(), 0
+	g.History(cache.New(0), snap, pods, nodes, 2*nPods+10, func(*randcluster.Model) {
+		update++
+		check(snap, update, incoming[:2+update%7])
+	})
 }
 
 func checkPreFilter(t *testing.T, where string, g *randcluster.Generator, pl *PodTopologySpread, pod *v1.Pod, snap *framework.Snapshot) {
@@ -81,6 +93,9 @@ func checkPreFilter(t *testing.T, where string, g *randcluster.Generator, pl *Po
 	compareFilter(t, where, pl, pod, state, refState, snap)
 	r := g.Rand()
 	for step := range 4 {
+		if len(snap.NodeInfoList) == 0 {
+			break
+		}
 		ni := snap.NodeInfoList[r.IntN(len(snap.NodeInfoList))]
 		if len(ni.Pods) > 0 && r.IntN(2) == 0 {
 			pi := ni.Pods[r.IntN(len(ni.Pods))]
@@ -141,7 +156,8 @@ func checkPreScore(t *testing.T, where string, g *randcluster.Generator, pl *Pod
 	s := d.(*preScoreState)
 	if !maps.Equal(s.ignored, ref.ignored) || !slices.Equal(s.weights, ref.weights) ||
 		!maps.EqualFunc(s.counts, ref.counts, func(a, b *int64) bool { return *a == *b }) {
-		t.Fatalf("%s: PreScore state %+v, full walk %+v", where, s, ref)
+		t.Fatalf("%s: PreScore counts %v, ignored %v, weights %v; full walk %v, %v, %v", where,
+			values(s.counts), s.ignored, s.weights, values(ref.counts), ref.ignored, ref.weights)
 	}
 	refState := framework.NewCycleState()
 	refState.Write(preScoreKey, ref)
@@ -158,5 +174,13 @@ func scores(pl *PodTopologySpread, state *framework.CycleState, pod *v1.Pod, nod
 		out = append(out, framework.NodeScore{Name: ni.Node().Name, Score: s})
 	}
 	pl.NormalizeScore(context.Background(), state, pod, out)
+	return out
+}
+
+func values(m map[pair]*int64) map[pair]int64 {
+	out := map[pair]int64{}
+	for k, v := range m {
+		out[k] = *v
+	}
 	return out
 }

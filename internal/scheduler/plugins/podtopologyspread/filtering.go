@@ -65,7 +65,9 @@ func (s *preFilterState) recomputeMin(i int) {
 	s.minMatch[i] = m
 }
 
-// PreFilter counts the matching pods in each domain of each DoNotSchedule constraint.
+// PreFilter counts the matching pods in each domain of each DoNotSchedule constraint: from the
+// snapshot's index alone (domains and selections) when every constraint counts every node, or
+// else from a walk over the nodes for the domains and the index's candidates for the pods.
 func (pl *PodTopologySpread) PreFilter(ctx context.Context, state *framework.CycleState, pod *v1.Pod, snap *framework.Snapshot) *framework.Status {
 	cs, _, err := Constraints(pod, v1.DoNotSchedule, pl.defaultSelector(pod))
 	if err != nil {
@@ -77,11 +79,11 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, state *framework.Cyc
 	s := &preFilterState{constraints: cs, matchNum: make([]map[string]int, len(cs)), minMatch: make([]int, len(cs)),
 		affinity: nodeaffinity.GetRequiredNodeAffinity(pod)}
 	everyNode := includesEveryNode(pod, cs)
-	if everyNode && everyNodeHasKeys(snap, cs) {
-		s.domainsFromIndex(snap)
-	} else {
-		s.domainsFromNodes(ctx, pod, snap)
+	if everyNode && everyNodeHasKeys(snap, cs) && s.countFromSelections(pod, snap) {
+		state.Write(preFilterKey, s)
+		return nil
 	}
+	s.domainsFromNodes(ctx, pod, snap)
 	for i := range cs {
 		s.countMatching(i, pod, snap, everyNode)
 		s.recomputeMin(i)
@@ -90,17 +92,28 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, state *framework.Cyc
 	return nil
 }
 
-// domainsFromIndex gives each constraint every domain of its key with a count of 0; it
-// requires that every node count for every constraint.
-func (s *preFilterState) domainsFromIndex(snap *framework.Snapshot) {
+// countFromSelections counts every domain of each constraint's key from the index's
+// selections; it requires that every constraint count every node. It reports false, counting
+// nothing, when a selection is not to be had.
+func (s *preFilterState) countFromSelections(pod *v1.Pod, snap *framework.Snapshot) bool {
+	sels := make([]*framework.Selection, len(s.constraints))
 	for i := range s.constraints {
+		sel, ok := selectionOf(snap, &s.constraints[i], pod.Namespace)
+		if !ok {
+			return false
+		}
+		sels[i] = sel
+	}
+	for i, sel := range sels {
 		values := snap.Domains.Values(s.constraints[i].TopologyKey)
 		m := make(map[string]int, len(values))
 		for v := range values {
-			m[v] = 0
+			m[v] = int(sel.Domains[v].Count)
 		}
 		s.matchNum[i] = m
+		s.recomputeMin(i)
 	}
+	return true
 }
 
 // domainsFromNodes gives each constraint, with a count of 0, the domains of the nodes that have

@@ -65,11 +65,15 @@ func (pl *PodTopologySpread) PreScore(ctx context.Context, state *framework.Cycl
 }
 
 // countMatching counts, for each constraint but hostname ones, the pods it selects in the
-// domains being scored, on the nodes it includes (and that have every key when requireAll),
-// visiting only the index's candidates.
+// domains being scored, on the nodes it includes (and that have every key when requireAll):
+// from the index's selections when every constraint counts every node, else visiting the
+// index's candidates.
 func (s *preScoreState) countMatching(pod *v1.Pod, snap *framework.Snapshot, requireAll bool) {
+	everyNode := includesEveryNode(pod, s.constraints)
+	if everyNode && everyNodeHasKeys(snap, s.constraints) && s.countFromSelections(pod, snap) {
+		return
+	}
 	cs := s.constraints
-	everyNode := includesEveryNode(pod, cs)
 	req := nodeaffinity.GetRequiredNodeAffinity(pod)
 	for i := range cs {
 		if cs[i].TopologyKey == v1.LabelHostname {
@@ -87,6 +91,32 @@ func (s *preScoreState) countMatching(pod *v1.Pod, snap *framework.Snapshot, req
 			*c++
 		})
 	}
+}
+
+// countFromSelections adds to each domain being scored the count of every constraint (but
+// hostname ones) on its key, from the index's selections; it requires that every constraint
+// count every node. It reports false, counting nothing, when a selection is not to be had.
+func (s *preScoreState) countFromSelections(pod *v1.Pod, snap *framework.Snapshot) bool {
+	cs := s.constraints
+	sels := make([]*framework.Selection, len(cs))
+	for i := range cs {
+		if cs[i].TopologyKey == v1.LabelHostname {
+			continue
+		}
+		sel, ok := selectionOf(snap, &cs[i], pod.Namespace)
+		if !ok {
+			return false
+		}
+		sels[i] = sel
+	}
+	for p, c := range s.counts {
+		for i, sel := range sels {
+			if sel != nil && cs[i].TopologyKey == p.key {
+				*c += sel.Domains[p.value].Count
+			}
+		}
+	}
+	return true
 }
 
 // Score is, over the constraints, count * log(domains + 2) + (maxSkew - 1): lower is better.
