@@ -282,7 +282,7 @@ func (c *Cache) PodCount() int {
 func (c *Cache) UpdateSnapshot(snap *framework.Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rebuildAll, rebuildAffinity := false, false
+	rebuildAll := false
 	for it := c.head; it != nil; it = it.next {
 		if it.info.Generation <= snap.Generation {
 			break
@@ -298,10 +298,6 @@ func (c *Cache) UpdateSnapshot(snap *framework.Snapshot) {
 			rebuildAll = true
 		} else if existing.Node() != nil && (framework.ZoneOf(existing.Node()) != framework.ZoneOf(node)) {
 			rebuildAll = true
-		}
-		if (len(existing.PodsWithAffinity) > 0) != (len(clone.PodsWithAffinity) > 0) ||
-			(len(existing.PodsWithRequiredAntiAffinity) > 0) != (len(clone.PodsWithRequiredAntiAffinity) > 0) {
-			rebuildAffinity = true
 		}
 		snap.SetNodeInfo(clone)
 	}
@@ -323,10 +319,7 @@ func (c *Cache) UpdateSnapshot(snap *framework.Snapshot) {
 		}
 		c.snapImgs = c.imagesGen
 	}
-	switch {
-	case rebuildAll:
+	if rebuildAll {
 		snap.RebuildLists()
-	case rebuildAffinity:
-		snap.RebuildAffinityLists()
 	}
 }

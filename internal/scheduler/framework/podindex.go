@@ -152,6 +152,9 @@ func updateGroup(groups map[string]*TermGroup, t *AffinityTerm, weight int64, no
 	}
 }
 
+// HasRequiredAntiAffinity reports whether some indexed pod has a required anti-affinity term.
+func (x *PodIndex) HasRequiredAntiAffinity() bool { return len(x.requiredAntiAffinity) > 0 }
+
 // RequiredAntiAffinityGroups lists the groups of existing pods' required anti-affinity terms.
 func (x *PodIndex) RequiredAntiAffinityGroups() iter.Seq[*TermGroup] {
 	return maps.Values(x.requiredAntiAffinity)

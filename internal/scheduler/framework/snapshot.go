@@ -12,10 +12,6 @@ type Snapshot struct {
 	NodeInfoMap map[string]*NodeInfo
 	// NodeInfoList holds nodes (with a Node) interleaved across zones, as upstream's node tree.
 	NodeInfoList []*NodeInfo
-	// HavePodsWithAffinityList and HavePodsWithRequiredAntiAffinityList are the nodes whose
-	// pods have (anti-)affinity terms, so InterPodAffinity need not walk every node.
-	HavePodsWithAffinityList             []*NodeInfo
-	HavePodsWithRequiredAntiAffinityList []*NodeInfo
 	// ImageNumNodes counts the nodes holding each (normalized) image name.
 	ImageNumNodes map[string]int
 	// Pods indexes the pods on the nodes and Domains the nodes' labels. SetNodeInfo and
@@ -158,24 +154,9 @@ func (s *Snapshot) Get(name string) *NodeInfo { return s.NodeInfoMap[name] }
 // NumNodes returns the number of nodes.
 func (s *Snapshot) NumNodes() int { return len(s.NodeInfoList) }
 
-// RebuildLists recomputes the node lists from the map.
+// RebuildLists recomputes NodeInfoList from the map.
 func (s *Snapshot) RebuildLists() {
 	s.NodeInfoList = zoneInterleaved(s.NodeInfoMap)
-	s.RebuildAffinityLists()
-}
-
-// RebuildAffinityLists recomputes only the affinity lists.
-func (s *Snapshot) RebuildAffinityLists() {
-	s.HavePodsWithAffinityList = s.HavePodsWithAffinityList[:0]
-	s.HavePodsWithRequiredAntiAffinityList = s.HavePodsWithRequiredAntiAffinityList[:0]
-	for _, ni := range s.NodeInfoList {
-		if len(ni.PodsWithAffinity) > 0 {
-			s.HavePodsWithAffinityList = append(s.HavePodsWithAffinityList, ni)
-		}
-		if len(ni.PodsWithRequiredAntiAffinity) > 0 {
-			s.HavePodsWithRequiredAntiAffinityList = append(s.HavePodsWithRequiredAntiAffinityList, ni)
-		}
-	}
 }
 
 // ZoneOf returns a node's zone key (region and zone labels), as upstream's node tree groups.

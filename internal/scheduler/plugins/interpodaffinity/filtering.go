@@ -75,7 +75,7 @@ func (pl *InterPodAffinity) PreFilter(ctx context.Context, state *framework.Cycl
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, pi.ParseError.Error())
 	}
 	hasOwn := len(pi.RequiredAffinityTerms)+len(pi.RequiredAntiAffinityTerms) > 0
-	if !hasOwn && len(snap.HavePodsWithRequiredAntiAffinityList) == 0 {
+	if !hasOwn && !snap.Pods.HasRequiredAntiAffinity() {
 		return framework.NewStatus(framework.Skip)
 	}
 	existing := groupLayers(matchingGroups(snap.Pods.RequiredAntiAffinityGroups(), pod, pl.NamespaceLabels))

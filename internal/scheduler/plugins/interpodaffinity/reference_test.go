@@ -19,11 +19,17 @@ type refFilterState struct {
 func refPreFilter(pl *InterPodAffinity, pod *v1.Pod, snap *framework.Snapshot) *refFilterState {
 	pi := framework.NewPodInfo(pod)
 	hasOwn := len(pi.RequiredAffinityTerms)+len(pi.RequiredAntiAffinityTerms) > 0
-	if !hasOwn && len(snap.HavePodsWithRequiredAntiAffinityList) == 0 {
+	var withAntiAffinity []*framework.NodeInfo
+	for _, ni := range snap.NodeInfoList {
+		if len(ni.PodsWithRequiredAntiAffinity) > 0 {
+			withAntiAffinity = append(withAntiAffinity, ni)
+		}
+	}
+	if !hasOwn && len(withAntiAffinity) == 0 {
 		return nil
 	}
 	s := &refFilterState{existingAntiAffinity: counts{}, affinity: counts{}, antiAffinity: counts{}, podInfo: pi}
-	for _, ni := range snap.HavePodsWithRequiredAntiAffinityList {
+	for _, ni := range withAntiAffinity {
 		for _, e := range ni.PodsWithRequiredAntiAffinity {
 			addAntiAffinityTerms(s.existingAntiAffinity, pod, ni.Node(), e.RequiredAntiAffinityTerms, pl.NamespaceLabels, 1)
 		}
@@ -107,9 +113,11 @@ func refSatisfiesExistingAntiAffinity(c counts, node *v1.Node) bool {
 func refPreScore(pl *InterPodAffinity, pod *v1.Pod, snap *framework.Snapshot) scoreMap {
 	pi := framework.NewPodInfo(pod)
 	hasPreferred := len(pi.PreferredAffinityTerms)+len(pi.PreferredAntiAffinityTerms) > 0
-	list := snap.HavePodsWithAffinityList
-	if hasPreferred {
-		list = snap.NodeInfoList
+	var list []*framework.NodeInfo
+	for _, ni := range snap.NodeInfoList {
+		if hasPreferred || len(ni.PodsWithAffinity) > 0 {
+			list = append(list, ni)
+		}
 	}
 	total := scoreMap{}
 	for _, ni := range list {

@@ -30,11 +30,13 @@ type preFilterState struct {
 	matchNum []map[string]int
 	// minMatch[i] is the smallest count over constraint i's domains.
 	minMatch []int
+	// self[i] is 1 when constraint i selects the incoming pod itself, else 0.
+	self     []int
 	affinity nodeaffinity.RequiredNodeAffinity
 }
 
 func (s *preFilterState) Clone() framework.StateData {
-	c := &preFilterState{constraints: s.constraints, affinity: s.affinity, minMatch: append([]int(nil), s.minMatch...)}
+	c := &preFilterState{constraints: s.constraints, affinity: s.affinity, self: s.self, minMatch: append([]int(nil), s.minMatch...)}
 	for _, m := range s.matchNum {
 		n := make(map[string]int, len(m))
 		for k, v := range m {
@@ -77,7 +79,12 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, state *framework.Cyc
 		return framework.NewStatus(framework.Skip)
 	}
 	s := &preFilterState{constraints: cs, matchNum: make([]map[string]int, len(cs)), minMatch: make([]int, len(cs)),
-		affinity: nodeaffinity.GetRequiredNodeAffinity(pod)}
+		self: make([]int, len(cs)), affinity: nodeaffinity.GetRequiredNodeAffinity(pod)}
+	for i := range cs {
+		if cs[i].Selector.Matches(labels.Set(pod.Labels)) {
+			s.self[i] = 1
+		}
+	}
 	everyNode := includesEveryNode(pod, cs)
 	if everyNode && everyNodeHasKeys(snap, cs) && s.countFromSelections(pod, snap) {
 		state.Write(preFilterKey, s)
@@ -212,11 +219,7 @@ func (pl *PodTopologySpread) Filter(_ context.Context, state *framework.CycleSta
 		if !ok {
 			return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch)
 		}
-		self := 0
-		if c.Selector.Matches(labels.Set(pod.Labels)) {
-			self = 1
-		}
-		if skew := s.matchNum[i][v] + self - s.minMatchNum(i); skew > int(c.MaxSkew) {
+		if skew := s.matchNum[i][v] + s.self[i] - s.minMatchNum(i); skew > int(c.MaxSkew) {
 			return framework.NewStatus(framework.Unschedulable, ErrReasonConstraintsNotMatch)
 		}
 	}

@@ -20,9 +20,12 @@ func refPreFilter(pl *PodTopologySpread, pod *v1.Pod, snap *framework.Snapshot) 
 		return nil
 	}
 	s := &preFilterState{constraints: cs, matchNum: make([]map[string]int, len(cs)), minMatch: make([]int, len(cs)),
-		affinity: nodeaffinity.GetRequiredNodeAffinity(pod)}
+		self: make([]int, len(cs)), affinity: nodeaffinity.GetRequiredNodeAffinity(pod)}
 	for i := range cs {
 		s.matchNum[i] = map[string]int{}
+		if cs[i].Selector.Matches(labels.Set(pod.Labels)) {
+			s.self[i] = 1
+		}
 	}
 	for _, ni := range snap.NodeInfoList {
 		node := ni.Node()
