@@ -7,7 +7,8 @@ import (
 )
 
 // Snapshot is the scheduler's view of the cluster for one cycle. The cache updates it in place
-// between cycles, copying only the NodeInfos that changed; plugins must not modify it.
+// between cycles, copying only the NodeInfos that changed; plugins must not modify it (asking
+// its PodIndex for Selections is allowed).
 type Snapshot struct {
 	NodeInfoMap map[string]*NodeInfo
 	// NodeInfoList holds nodes (with a Node) interleaved across zones, as upstream's node tree.
@@ -48,8 +49,8 @@ func NewSnapshot(pods []*v1.Pod, nodes []*v1.Node) *Snapshot {
 	return s
 }
 
-// SetNodeInfo makes the snapshot's NodeInfo for ni's node (which must be set) a shallow copy of
-// ni, overwriting the one already there in place so that its pointer stays valid, and updates
+// SetNodeInfo makes the snapshot's NodeInfo for ni's node (ni.Node() must not be nil) a
+// shallow copy of ni, overwriting the one already there in place so that its pointer stays valid, and updates
 // the indexes with the difference. It returns the snapshot's NodeInfo. The caller rebuilds the
 // node lists when needed.
 func (s *Snapshot) SetNodeInfo(ni *NodeInfo) *NodeInfo {
