@@ -20,6 +20,9 @@ type Snapshot struct {
 	Pods       *PodIndex
 	Domains    *DomainIndex
 	Generation int64
+	// was is reindex's scratch set, empty between calls, kept to save an allocation per
+	// changed node.
+	was map[*PodInfo]bool
 }
 
 // NewEmptySnapshot returns a snapshot for the cache to fill.
@@ -108,7 +111,10 @@ func (s *Snapshot) reindex(ni, old *NodeInfo) {
 		}
 		return
 	}
-	was := make(map[*PodInfo]bool, len(old.Pods))
+	if s.was == nil {
+		s.was = map[*PodInfo]bool{}
+	}
+	was := s.was
 	for _, p := range old.Pods {
 		was[p] = true
 	}
@@ -122,6 +128,7 @@ func (s *Snapshot) reindex(ni, old *NodeInfo) {
 	for p := range was {
 		s.Pods.remove(p, ni, oldLabels)
 	}
+	clear(was)
 }
 
 // rebuildIndexes indexes every NodeInfo from scratch.
