@@ -10,7 +10,8 @@
 //   - call CleanupExpiredAssumedPods periodically: a pod whose binding succeeded but never
 //     arrived through the watch within the TTL is dropped;
 //   - call UpdateSnapshot at the start of every cycle. Only NodeInfos changed since the
-//     snapshot's generation are copied, found by walking a list kept in generation order.
+//     snapshot's generation, found by walking a list kept in generation order, are copied;
+//     the snapshot's pod and domain indexes are updated with what changed on them.
 package cache
 
 import (
@@ -276,11 +277,12 @@ func (c *Cache) PodCount() int {
 }
 
 // UpdateSnapshot brings snap up to date, copying only NodeInfos with a newer generation.
-// NodeInfo pointers in snap stay stable: changed ones are overwritten in place.
+// NodeInfo pointers in snap stay stable: changed ones are overwritten in place, and the
+// snapshot's indexes are updated with only what changed on them.
 func (c *Cache) UpdateSnapshot(snap *framework.Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rebuildAll, rebuildAffinity := false, false
+	rebuildAll := false
 	for it := c.head; it != nil; it = it.next {
 		if it.info.Generation <= snap.Generation {
 			break
@@ -293,16 +295,11 @@ func (c *Cache) UpdateSnapshot(snap *framework.Snapshot) {
 		existing, ok := snap.NodeInfoMap[node.Name]
 		if !ok {
 			existing = &framework.NodeInfo{}
-			snap.NodeInfoMap[node.Name] = existing
 			rebuildAll = true
 		} else if existing.Node() != nil && (framework.ZoneOf(existing.Node()) != framework.ZoneOf(node)) {
 			rebuildAll = true
 		}
-		if (len(existing.PodsWithAffinity) > 0) != (len(clone.PodsWithAffinity) > 0) ||
-			(len(existing.PodsWithRequiredAntiAffinity) > 0) != (len(clone.PodsWithRequiredAntiAffinity) > 0) {
-			rebuildAffinity = true
-		}
-		*existing = *clone
+		snap.SetNodeInfo(clone)
 	}
 	if c.head != nil {
 		snap.Generation = c.head.info.Generation
@@ -310,7 +307,7 @@ func (c *Cache) UpdateSnapshot(snap *framework.Snapshot) {
 	if len(snap.NodeInfoMap) > c.nodeCount {
 		for name := range snap.NodeInfoMap {
 			if it, ok := c.nodes[name]; !ok || it.info.Node() == nil {
-				delete(snap.NodeInfoMap, name)
+				snap.RemoveNodeInfo(name)
 			}
 		}
 		rebuildAll = true
@@ -322,10 +319,7 @@ func (c *Cache) UpdateSnapshot(snap *framework.Snapshot) {
 		}
 		c.snapImgs = c.imagesGen
 	}
-	switch {
-	case rebuildAll:
+	if rebuildAll {
 		snap.RebuildLists()
-	case rebuildAffinity:
-		snap.RebuildAffinityLists()
 	}
 }

@@ -1,6 +1,10 @@
 package framework
 
 import (
+	"maps"
+	"slices"
+	"strings"
+
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -22,6 +26,55 @@ type AffinityTerm struct {
 	NamespaceSelector labels.Selector
 	Selector          labels.Selector
 	TopologyKey       string
+	// sig caches Signature; parsing sets it.
+	sig string
+}
+
+// Signature identifies the term by what it selects and where: terms with equal signatures
+// match the same pods and count them under the same topology key. It assumes selectors built
+// by metav1.LabelSelectorAsSelector, whose String is canonical up to requirement order.
+func (t *AffinityTerm) Signature() string {
+	if t.sig == "" {
+		return termSignature(t)
+	}
+	return t.sig
+}
+
+func termSignature(t *AffinityTerm) string {
+	var b strings.Builder
+	for _, ns := range slices.Sorted(maps.Keys(t.Namespaces)) {
+		if t.Namespaces[ns] {
+			b.WriteString(ns)
+			b.WriteByte(0)
+		}
+	}
+	b.WriteByte(1)
+	writeSelectorSignature(&b, t.NamespaceSelector)
+	b.WriteByte(1)
+	writeSelectorSignature(&b, t.Selector)
+	b.WriteByte(1)
+	b.WriteString(t.TopologyKey)
+	return b.String()
+}
+
+// writeSelectorSignature tells apart the absent selector, labels.Nothing() and labels.Everything(),
+// whose String is "" for the last two.
+func writeSelectorSignature(b *strings.Builder, sel labels.Selector) {
+	switch {
+	case sel == nil:
+		b.WriteString("nil")
+	case !selectable(sel):
+		b.WriteString("nothing")
+	default:
+		b.WriteByte('{')
+		b.WriteString(sel.String())
+		b.WriteByte('}')
+	}
+}
+
+func selectable(sel labels.Selector) bool {
+	_, ok := sel.Requirements()
+	return ok
 }
 
 // WeightedAffinityTerm is a parsed WeightedPodAffinityTerm.
@@ -118,6 +171,7 @@ func (pi *PodInfo) parseTerm(pod *v1.Pod, t *v1.PodAffinityTerm) (AffinityTerm, 
 	if len(t.Namespaces) == 0 && t.NamespaceSelector == nil {
 		at.Namespaces[pod.Namespace] = true
 	}
+	at.sig = termSignature(&at)
 	return at, true
 }
 

@@ -5,6 +5,7 @@ package interpodaffinity
 
 import (
 	"context"
+	"iter"
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
@@ -48,74 +49,14 @@ var (
 // Name returns Name.
 func (*InterPodAffinity) Name() string { return Name }
 
-type topologyPair struct{ key, value string }
-
-type counts map[topologyPair]int64
-
-func (c counts) add(p topologyPair, v int64) {
-	c[p] += v
-	if c[p] == 0 {
-		delete(c, p)
-	}
-}
-
-// updateWithAffinityTerms counts existing under node's domains when it matches all terms.
-func (c counts) updateWithAffinityTerms(existing *v1.Pod, node *v1.Node, terms []framework.AffinityTerm, ns framework.NamespaceLabels, v int64) {
-	if !matchesAll(terms, existing, ns) {
-		return
-	}
-	for i := range terms {
-		if tv, ok := node.Labels[terms[i].TopologyKey]; ok {
-			c.add(topologyPair{terms[i].TopologyKey, tv}, v)
-		}
-	}
-}
-
-// updateWithAntiAffinityTerms counts target under node's domain for each term it matches.
-func (c counts) updateWithAntiAffinityTerms(target *v1.Pod, node *v1.Node, terms []framework.AffinityTerm, ns framework.NamespaceLabels, v int64) {
-	for i := range terms {
-		if terms[i].Matches(target, ns) {
-			if tv, ok := node.Labels[terms[i].TopologyKey]; ok {
-				c.add(topologyPair{terms[i].TopologyKey, tv}, v)
-			}
-		}
-	}
-}
-
-func (c counts) merge(o counts) {
-	for k, v := range o {
-		c.add(k, v)
-	}
-}
-
-func (c counts) clone() counts {
-	n := make(counts, len(c))
-	for k, v := range c {
-		n[k] = v
-	}
-	return n
-}
-
-func matchesAll(terms []framework.AffinityTerm, pod *v1.Pod, ns framework.NamespaceLabels) bool {
-	if len(terms) == 0 {
-		return false
-	}
-	for i := range terms {
-		if !terms[i].Matches(pod, ns) {
-			return false
-		}
-	}
-	return true
-}
-
 type preFilterState struct {
 	// existingAntiAffinity counts, per domain, existing pods' required anti-affinity terms that
 	// match the incoming pod.
-	existingAntiAffinity counts
+	existingAntiAffinity layeredCounts
 	// affinity and antiAffinity count, per domain, existing pods matching the incoming pod's
 	// required terms.
-	affinity     counts
-	antiAffinity counts
+	affinity     layeredCounts
+	antiAffinity layeredCounts
 	podInfo      *framework.PodInfo
 }
 
@@ -124,51 +65,110 @@ func (s *preFilterState) Clone() framework.StateData {
 		antiAffinity: s.antiAffinity.clone(), podInfo: s.podInfo}
 }
 
-// PreFilter counts, over the whole snapshot, the pods that constrain the incoming pod and those
-// its own required terms select.
+// PreFilter counts the pods that constrain the incoming pod and those its own required terms
+// select, from the snapshot's index: existing pods' anti-affinity from its term groups, each
+// checked once against the pod, and the pod's own terms from its selections (or candidates),
+// walking every pod only for terms the index cannot narrow down.
 func (pl *InterPodAffinity) PreFilter(ctx context.Context, state *framework.CycleState, pod *v1.Pod, snap *framework.Snapshot) *framework.Status {
 	pi := framework.PodInfoOf(state, pod)
 	if pi.ParseError != nil {
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, pi.ParseError.Error())
 	}
 	hasOwn := len(pi.RequiredAffinityTerms)+len(pi.RequiredAntiAffinityTerms) > 0
-	if !hasOwn && len(snap.HavePodsWithRequiredAntiAffinityList) == 0 {
+	if !hasOwn && !snap.Pods.HasRequiredAntiAffinity() {
 		return framework.NewStatus(framework.Skip)
 	}
-	s := &preFilterState{existingAntiAffinity: counts{}, affinity: counts{}, antiAffinity: counts{}, podInfo: pi}
-	var mu sync.Mutex
-	list := snap.HavePodsWithRequiredAntiAffinityList
-	framework.Parallelize(ctx, framework.Parallelism, len(list), func(i int) {
-		ni := list[i]
-		local := counts{}
-		for _, e := range ni.PodsWithRequiredAntiAffinity {
-			local.updateWithAntiAffinityTerms(pod, ni.Node(), e.RequiredAntiAffinityTerms, pl.NamespaceLabels, 1)
+	existing := groupLayers(matchingGroups(snap.Pods.RequiredAntiAffinityGroups(), pod, pl.NamespaceLabels))
+	s := &preFilterState{existingAntiAffinity: newLayeredCounts(existing...), podInfo: pi}
+	pl.countOwnTerms(ctx, s, snap)
+	state.Write(preFilterKey, s)
+	return nil
+}
+
+// matchingGroups returns the groups with some domain whose term selects pod.
+func matchingGroups(groups iter.Seq[*framework.TermGroup], pod *v1.Pod, ns framework.NamespaceLabels) []*framework.TermGroup {
+	var out []*framework.TermGroup
+	for g := range groups {
+		if len(g.Domains) > 0 && g.Term.Matches(pod, ns) {
+			out = append(out, g)
 		}
-		if len(local) > 0 {
+	}
+	return out
+}
+
+// countOwnTerms counts the existing pods that the incoming pod's required affinity terms (all
+// of them together) and required anti-affinity terms (each) select. A single affinity term and
+// each anti-affinity term come from the index's selections; several affinity terms visit the
+// candidates of the narrowest; terms the index cannot narrow down share one walk over every
+// pod.
+func (pl *InterPodAffinity) countOwnTerms(ctx context.Context, s *preFilterState, snap *framework.Snapshot) {
+	var walkAffinity, walkAnti []framework.AffinityTerm
+	switch terms := s.podInfo.RequiredAffinityTerms; {
+	case len(terms) == 0:
+		s.affinity = newLayeredCounts()
+	case len(terms) == 1:
+		if sel, ok := snap.Pods.Selection(&terms[0], false); ok {
+			s.affinity = newLayeredCounts(selectionLayer(sel))
+			break
+		}
+		s.affinity, walkAffinity = newLayeredCounts(), terms
+	default:
+		s.affinity = newLayeredCounts()
+		c, ok := narrowest(snap.Pods, terms)
+		if !ok {
+			walkAffinity = terms
+			break
+		}
+		for e := range c.All() {
+			addAffinityTerms(&s.affinity, e.Info.Pod, e.Node.Node(), terms, pl.NamespaceLabels, 1)
+		}
+	}
+	var anti []layer
+	for i := range s.podInfo.RequiredAntiAffinityTerms {
+		t := &s.podInfo.RequiredAntiAffinityTerms[i]
+		if sel, ok := snap.Pods.Selection(t, false); ok {
+			anti = append(anti, selectionLayer(sel))
+		} else {
+			walkAnti = append(walkAnti, *t)
+		}
+	}
+	s.antiAffinity = newLayeredCounts(anti...)
+	if len(walkAffinity)+len(walkAnti) > 0 {
+		pl.walkAllPods(ctx, s, snap, walkAffinity, walkAnti)
+	}
+}
+
+// narrowest returns the fewest candidates that some one of terms allows: a pod selected by all
+// of them is among every term's candidates. ok is false when no term can be narrowed down.
+func narrowest(x *framework.PodIndex, terms []framework.AffinityTerm) (best framework.Candidates, ok bool) {
+	for i := range terms {
+		c, cok := x.TermCandidates(&terms[i])
+		if cok && (!ok || c.Len() < best.Len()) {
+			best, ok = c, true
+		}
+	}
+	return best, ok
+}
+
+// walkAllPods counts, over every pod of every node, those selected by all of affinity and by
+// each of antiAffinity.
+func (pl *InterPodAffinity) walkAllPods(ctx context.Context, s *preFilterState, snap *framework.Snapshot, affinity, antiAffinity []framework.AffinityTerm) {
+	var mu sync.Mutex
+	all := snap.NodeInfoList
+	framework.Parallelize(ctx, framework.Parallelism, len(all), func(i int) {
+		ni := all[i]
+		aff, anti := counts{}, counts{}
+		for _, e := range ni.Pods {
+			addAffinityTerms(aff, e.Pod, ni.Node(), affinity, pl.NamespaceLabels, 1)
+			addAntiAffinityTerms(anti, e.Pod, ni.Node(), antiAffinity, pl.NamespaceLabels, 1)
+		}
+		if len(aff)+len(anti) > 0 {
 			mu.Lock()
-			s.existingAntiAffinity.merge(local)
+			s.affinity.merge(aff)
+			s.antiAffinity.merge(anti)
 			mu.Unlock()
 		}
 	})
-	if hasOwn {
-		all := snap.NodeInfoList
-		framework.Parallelize(ctx, framework.Parallelism, len(all), func(i int) {
-			ni := all[i]
-			aff, anti := counts{}, counts{}
-			for _, e := range ni.Pods {
-				aff.updateWithAffinityTerms(e.Pod, ni.Node(), pi.RequiredAffinityTerms, pl.NamespaceLabels, 1)
-				anti.updateWithAntiAffinityTerms(e.Pod, ni.Node(), pi.RequiredAntiAffinityTerms, pl.NamespaceLabels, 1)
-			}
-			if len(aff)+len(anti) > 0 {
-				mu.Lock()
-				s.affinity.merge(aff)
-				s.antiAffinity.merge(anti)
-				mu.Unlock()
-			}
-		})
-	}
-	state.Write(preFilterKey, s)
-	return nil
 }
 
 // PreFilterExtensions returns the plugin: its counts change as pods are added or removed.
@@ -181,9 +181,9 @@ func (pl *InterPodAffinity) updateWithPod(state *framework.CycleState, other *fr
 	}
 	s := d.(*preFilterState)
 	node := ni.Node()
-	s.existingAntiAffinity.updateWithAntiAffinityTerms(s.podInfo.Pod, node, other.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
-	s.affinity.updateWithAffinityTerms(other.Pod, node, s.podInfo.RequiredAffinityTerms, pl.NamespaceLabels, v)
-	s.antiAffinity.updateWithAntiAffinityTerms(other.Pod, node, s.podInfo.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
+	addAntiAffinityTerms(&s.existingAntiAffinity, s.podInfo.Pod, node, other.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
+	addAffinityTerms(&s.affinity, other.Pod, node, s.podInfo.RequiredAffinityTerms, pl.NamespaceLabels, v)
+	addAntiAffinityTerms(&s.antiAffinity, other.Pod, node, s.podInfo.RequiredAntiAffinityTerms, pl.NamespaceLabels, v)
 	return nil
 }
 
@@ -226,7 +226,7 @@ func satisfiesAffinity(s *preFilterState, node *v1.Node, ns framework.NamespaceL
 		if !ok {
 			return false
 		}
-		if s.affinity[topologyPair{t.TopologyKey, tv}] <= 0 {
+		if s.affinity.get(topologyPair{t.TopologyKey, tv}) <= 0 {
 			podsExist = false
 		}
 	}
@@ -234,16 +234,16 @@ func satisfiesAffinity(s *preFilterState, node *v1.Node, ns framework.NamespaceL
 		return true
 	}
 	// The first pod of a group with affinity to itself may go anywhere its terms' keys exist.
-	return len(s.affinity) == 0 && matchesAll(s.podInfo.RequiredAffinityTerms, s.podInfo.Pod, ns)
+	return s.affinity.empty() && matchesAll(s.podInfo.RequiredAffinityTerms, s.podInfo.Pod, ns)
 }
 
 func satisfiesAntiAffinity(s *preFilterState, node *v1.Node) bool {
-	if len(s.antiAffinity) == 0 {
+	if s.antiAffinity.empty() {
 		return true
 	}
 	for i := range s.podInfo.RequiredAntiAffinityTerms {
 		t := &s.podInfo.RequiredAntiAffinityTerms[i]
-		if tv, ok := node.Labels[t.TopologyKey]; ok && s.antiAffinity[topologyPair{t.TopologyKey, tv}] > 0 {
+		if tv, ok := node.Labels[t.TopologyKey]; ok && s.antiAffinity.get(topologyPair{t.TopologyKey, tv}) > 0 {
 			return false
 		}
 	}
@@ -251,13 +251,5 @@ func satisfiesAntiAffinity(s *preFilterState, node *v1.Node) bool {
 }
 
 func satisfiesExistingAntiAffinity(s *preFilterState, node *v1.Node) bool {
-	if len(s.existingAntiAffinity) == 0 {
-		return true
-	}
-	for k, v := range node.Labels {
-		if s.existingAntiAffinity[topologyPair{k, v}] > 0 {
-			return false
-		}
-	}
-	return true
+	return !s.existingAntiAffinity.anyPositive(node.Labels)
 }

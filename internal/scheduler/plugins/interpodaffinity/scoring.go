@@ -45,61 +45,98 @@ func (m scoreMap) merge(o scoreMap) {
 	}
 }
 
-type preScoreState struct{ scores scoreMap }
+// preScoreState is the score of each domain: what walks over every pod found (scores), plus
+// the layers shared with the snapshot's index.
+type preScoreState struct {
+	scores scoreMap
+	layers []scoreLayer
+}
 
 func (s *preScoreState) Clone() framework.StateData { return s }
 
-// processExistingPod adds what one existing pod contributes to each domain's score, as
-// upstream: the incoming pod's preferred terms matching it, and its own required affinity
-// (weight HardPodAffinityWeight) and preferred terms matching the incoming pod.
-func processExistingPod(m scoreMap, in, existing *framework.PodInfo, node *v1.Node, ns framework.NamespaceLabels) {
-	if len(node.Labels) == 0 {
-		return
-	}
-	m.processTerms(in.PreferredAffinityTerms, existing.Pod, node, ns, 1)
-	m.processTerms(in.PreferredAntiAffinityTerms, existing.Pod, node, ns, -1)
-	for i := range existing.RequiredAffinityTerms {
-		m.processTerm(&existing.RequiredAffinityTerms[i], HardPodAffinityWeight, in.Pod, node, ns, 1)
-	}
-	m.processTerms(existing.PreferredAffinityTerms, in.Pod, node, ns, 1)
-	m.processTerms(existing.PreferredAntiAffinityTerms, in.Pod, node, ns, -1)
+// scoreLayer scores each domain of key from counts shared with the snapshot's index: weight
+// times the count there (the pods an incoming pod's preferred term selects, or existing pods'
+// required affinity terms that select the incoming pod), or, with summed, the summed weights
+// there (existing pods' preferred terms that select the incoming pod).
+type scoreLayer struct {
+	key     string
+	domains map[string]framework.DomainCount
+	weight  int64
+	summed  bool
 }
 
-// PreScore sums, per topology domain, the weights of matching terms in both directions. It
-// skips when no domain gets a score.
+// score returns what the layer gives the domain with value v of its key.
+func (l *scoreLayer) score(v string) int64 {
+	d := l.domains[v]
+	if l.summed {
+		return d.Weight
+	}
+	return l.weight * d.Count
+}
+
+// PreScore sums, per topology domain, the weights of matching terms in both directions, as
+// upstream: the incoming pod's preferred terms over the existing pods they select (the index's
+// selections), and existing pods' required affinity and preferred terms that select the
+// incoming pod (the index's term groups, each checked once). It skips when no domain gets a
+// score.
 func (pl *InterPodAffinity) PreScore(ctx context.Context, state *framework.CycleState, pod *v1.Pod, snap *framework.Snapshot, _ []*framework.NodeInfo) *framework.Status {
 	pi := framework.PodInfoOf(state, pod)
-	hasPreferred := len(pi.PreferredAffinityTerms)+len(pi.PreferredAntiAffinityTerms) > 0
-	list := snap.HavePodsWithAffinityList
-	if hasPreferred {
-		list = snap.NodeInfoList
+	s := &preScoreState{scores: scoreMap{}}
+	for _, g := range matchingGroups(snap.Pods.RequiredAffinityGroups(), pod, pl.NamespaceLabels) {
+		s.layers = append(s.layers, scoreLayer{key: g.Term.TopologyKey, domains: g.Domains, weight: HardPodAffinityWeight})
 	}
-	if len(list) == 0 {
+	for _, g := range matchingGroups(snap.Pods.PreferredGroups(), pod, pl.NamespaceLabels) {
+		s.layers = append(s.layers, scoreLayer{key: g.Term.TopologyKey, domains: g.Domains, summed: true})
+	}
+	pl.scoreOwnTerms(ctx, s, pi, snap)
+	if len(s.layers) == 0 && len(s.scores) == 0 {
 		return framework.NewStatus(framework.Skip)
 	}
-	total := scoreMap{}
+	state.Write(preScoreKey, s)
+	return nil
+}
+
+// scoreOwnTerms scores the existing pods the incoming pod's preferred terms select: a layer
+// per term from the index's selections, and one walk over every pod for the terms the index
+// cannot narrow down.
+func (pl *InterPodAffinity) scoreOwnTerms(ctx context.Context, s *preScoreState, pi *framework.PodInfo, snap *framework.Snapshot) {
+	walkAffinity := s.addSelections(snap.Pods, pi.PreferredAffinityTerms, 1)
+	walkAnti := s.addSelections(snap.Pods, pi.PreferredAntiAffinityTerms, -1)
+	if len(walkAffinity)+len(walkAnti) == 0 {
+		return
+	}
 	var mu sync.Mutex
-	framework.Parallelize(ctx, framework.Parallelism, len(list), func(i int) {
-		ni := list[i]
-		pods := ni.PodsWithAffinity
-		if hasPreferred {
-			pods = ni.Pods
-		}
+	all := snap.NodeInfoList
+	framework.Parallelize(ctx, framework.Parallelism, len(all), func(i int) {
+		ni := all[i]
 		local := scoreMap{}
-		for _, e := range pods {
-			processExistingPod(local, pi, e, ni.Node(), pl.NamespaceLabels)
+		for _, e := range ni.Pods {
+			local.processTerms(walkAffinity, e.Pod, ni.Node(), pl.NamespaceLabels, 1)
+			local.processTerms(walkAnti, e.Pod, ni.Node(), pl.NamespaceLabels, -1)
 		}
 		if len(local) > 0 {
 			mu.Lock()
-			total.merge(local)
+			s.scores.merge(local)
 			mu.Unlock()
 		}
 	})
-	if len(total) == 0 {
-		return framework.NewStatus(framework.Skip)
+}
+
+// addSelections adds a layer for each of terms that has a selection, each selected pod
+// weighing the term's weight times mult, and returns the other terms.
+func (s *preScoreState) addSelections(x *framework.PodIndex, terms []framework.WeightedAffinityTerm, mult int64) (rest []framework.WeightedAffinityTerm) {
+	for i := range terms {
+		t := &terms[i]
+		sel, ok := x.Selection(&t.AffinityTerm, false)
+		if !ok {
+			rest = append(rest, *t)
+			continue
+		}
+		if len(sel.Domains) > 0 {
+			s.layers = append(s.layers, scoreLayer{key: t.TopologyKey, domains: sel.Domains, weight: int64(t.Weight) * mult})
+		}
 	}
-	state.Write(preScoreKey, &preScoreState{scores: total})
-	return nil
+	return rest
 }
 
 // Score sums the scores of node's domains.
@@ -108,11 +145,17 @@ func (pl *InterPodAffinity) Score(_ context.Context, state *framework.CycleState
 	if err != nil {
 		return 0, framework.AsStatus(err)
 	}
+	s := d.(*preScoreState)
 	var score int64
 	labels := ni.Node().Labels
-	for k, vs := range d.(*preScoreState).scores {
+	for k, vs := range s.scores {
 		if v, ok := labels[k]; ok {
 			score += vs[v]
+		}
+	}
+	for i := range s.layers {
+		if v, ok := labels[s.layers[i].key]; ok {
+			score += s.layers[i].score(v)
 		}
 	}
 	return score, nil

@@ -133,21 +133,9 @@ func hasAllKeys(l map[string]string, cs []Constraint) bool {
 
 // CountMatching counts the pods in ns, not being deleted, that sel selects.
 func CountMatching(pods []*framework.PodInfo, sel labels.Selector, ns string) int {
-	if sel.Empty() {
-		n := 0
-		for _, p := range pods {
-			if p.Pod.Namespace == ns && p.Pod.DeletionTimestamp == nil {
-				n++
-			}
-		}
-		return n
-	}
 	n := 0
 	for _, p := range pods {
-		if p.Pod.Namespace != ns || p.Pod.DeletionTimestamp != nil {
-			continue
-		}
-		if sel.Matches(labels.Set(p.Pod.Labels)) {
+		if countable(p.Pod, sel, ns) {
 			n++
 		}
 	}

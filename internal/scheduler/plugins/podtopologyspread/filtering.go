@@ -3,7 +3,6 @@ package podtopologyspread
 import (
 	"context"
 	"math"
-	"sync"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -31,11 +30,13 @@ type preFilterState struct {
 	matchNum []map[string]int
 	// minMatch[i] is the smallest count over constraint i's domains.
 	minMatch []int
+	// self[i] is 1 when constraint i selects the incoming pod itself, else 0.
+	self     []int
 	affinity nodeaffinity.RequiredNodeAffinity
 }
 
 func (s *preFilterState) Clone() framework.StateData {
-	c := &preFilterState{constraints: s.constraints, affinity: s.affinity, minMatch: append([]int(nil), s.minMatch...)}
+	c := &preFilterState{constraints: s.constraints, affinity: s.affinity, self: s.self, minMatch: append([]int(nil), s.minMatch...)}
 	for _, m := range s.matchNum {
 		n := make(map[string]int, len(m))
 		for k, v := range m {
@@ -66,7 +67,9 @@ func (s *preFilterState) recomputeMin(i int) {
 	s.minMatch[i] = m
 }
 
-// PreFilter counts the matching pods in each domain of each DoNotSchedule constraint.
+// PreFilter counts the matching pods in each domain of each DoNotSchedule constraint: from the
+// snapshot's index alone (domains and selections) when every constraint counts every node, or
+// else from a walk over the nodes for the domains and the index's candidates for the pods.
 func (pl *PodTopologySpread) PreFilter(ctx context.Context, state *framework.CycleState, pod *v1.Pod, snap *framework.Snapshot) *framework.Status {
 	cs, _, err := Constraints(pod, v1.DoNotSchedule, pl.defaultSelector(pod))
 	if err != nil {
@@ -76,34 +79,94 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, state *framework.Cyc
 		return framework.NewStatus(framework.Skip)
 	}
 	s := &preFilterState{constraints: cs, matchNum: make([]map[string]int, len(cs)), minMatch: make([]int, len(cs)),
-		affinity: nodeaffinity.GetRequiredNodeAffinity(pod)}
+		self: make([]int, len(cs)), affinity: nodeaffinity.GetRequiredNodeAffinity(pod)}
 	for i := range cs {
-		s.matchNum[i] = map[string]int{}
+		if cs[i].Selector.Matches(labels.Set(pod.Labels)) {
+			s.self[i] = 1
+		}
 	}
-	var mu sync.Mutex
+	everyNode := includesEveryNode(pod, cs)
+	if everyNode && everyNodeHasKeys(snap, cs) && s.countFromSelections(pod, snap) {
+		state.Write(preFilterKey, s)
+		return nil
+	}
+	s.domainsFromNodes(ctx, pod, snap)
+	for i := range cs {
+		s.countMatching(i, pod, snap, everyNode)
+		s.recomputeMin(i)
+	}
+	state.Write(preFilterKey, s)
+	return nil
+}
+
+// countFromSelections counts every domain of each constraint's key from the index's
+// selections; it requires that every constraint count every node. It reports false, counting
+// nothing, when a selection is not to be had.
+func (s *preFilterState) countFromSelections(pod *v1.Pod, snap *framework.Snapshot) bool {
+	sels := make([]*framework.Selection, len(s.constraints))
+	for i := range s.constraints {
+		sel, ok := selectionOf(snap, &s.constraints[i], pod.Namespace)
+		if !ok {
+			return false
+		}
+		sels[i] = sel
+	}
+	for i, sel := range sels {
+		values := snap.Domains.Values(s.constraints[i].TopologyKey)
+		m := make(map[string]int, len(values))
+		for v := range values {
+			m[v] = int(sel.Domains[v].Count)
+		}
+		s.matchNum[i] = m
+		s.recomputeMin(i)
+	}
+	return true
+}
+
+// domainsFromNodes gives each constraint, with a count of 0, the domains of the nodes that have
+// every constraint's key and that the constraint includes.
+func (s *preFilterState) domainsFromNodes(ctx context.Context, pod *v1.Pod, snap *framework.Snapshot) {
+	cs := s.constraints
 	nodes := snap.NodeInfoList
+	included := make([]bool, len(nodes)*len(cs))
 	framework.Parallelize(ctx, framework.Parallelism, len(nodes), func(n int) {
-		ni := nodes[n]
-		node := ni.Node()
+		node := nodes[n].Node()
 		if !hasAllKeys(node.Labels, cs) {
 			return
 		}
 		affOK := affinityMatches(s.affinity, node)
 		for i := range cs {
-			if !cs[i].includes(pod, node, affOK) {
-				continue
-			}
-			cnt := CountMatching(ni.Pods, cs[i].Selector, pod.Namespace)
-			mu.Lock()
-			s.matchNum[i][node.Labels[cs[i].TopologyKey]] += cnt
-			mu.Unlock()
+			included[n*len(cs)+i] = cs[i].includes(pod, node, affOK)
 		}
 	})
 	for i := range cs {
-		s.recomputeMin(i)
+		s.matchNum[i] = map[string]int{}
 	}
-	state.Write(preFilterKey, s)
-	return nil
+	for n, ni := range nodes {
+		for i := range cs {
+			if included[n*len(cs)+i] {
+				s.matchNum[i][ni.Node().Labels[cs[i].TopologyKey]] += 0
+			}
+		}
+	}
+}
+
+// countMatching counts, in the domains of constraint i, the pods it selects on the nodes that
+// have every constraint's key and that it includes (all of those when everyNode), visiting
+// only the index's candidates.
+func (s *preFilterState) countMatching(i int, pod *v1.Pod, snap *framework.Snapshot, everyNode bool) {
+	c := &s.constraints[i]
+	m := s.matchNum[i]
+	forEachCountable(snap, c.Selector, pod.Namespace, func(ni *framework.NodeInfo) {
+		node := ni.Node()
+		if !hasAllKeys(node.Labels, s.constraints) {
+			return
+		}
+		if !everyNode && !c.includes(pod, node, affinityMatches(s.affinity, node)) {
+			return
+		}
+		m[node.Labels[c.TopologyKey]]++
+	})
 }
 
 // PreFilterExtensions returns the plugin.
@@ -156,11 +219,7 @@ func (pl *PodTopologySpread) Filter(_ context.Context, state *framework.CycleSta
 		if !ok {
 			return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch)
 		}
-		self := 0
-		if c.Selector.Matches(labels.Set(pod.Labels)) {
-			self = 1
-		}
-		if skew := s.matchNum[i][v] + self - s.minMatchNum(i); skew > int(c.MaxSkew) {
+		if skew := s.matchNum[i][v] + s.self[i] - s.minMatchNum(i); skew > int(c.MaxSkew) {
 			return framework.NewStatus(framework.Unschedulable, ErrReasonConstraintsNotMatch)
 		}
 	}

@@ -3,7 +3,6 @@ package podtopologyspread
 import (
 	"context"
 	"math"
-	"sync/atomic"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
@@ -16,8 +15,9 @@ type pair struct{ key, value string }
 type preScoreState struct {
 	constraints []Constraint
 	ignored     map[string]bool
-	counts      map[pair]*int64
-	weights     []float64
+	// counts holds, per domain being scored, the matching pods in it.
+	counts  map[pair]*int64
+	weights []float64
 }
 
 func (s *preScoreState) Clone() framework.StateData { return s }
@@ -59,37 +59,64 @@ func (pl *PodTopologySpread) PreScore(ctx context.Context, state *framework.Cycl
 		}
 		s.weights[i] = math.Log(float64(sz + 2))
 	}
-	req := nodeaffinity.GetRequiredNodeAffinity(pod)
-	nodes := snap.NodeInfoList
-	framework.Parallelize(ctx, framework.Parallelism, len(nodes), func(n int) {
-		ni := nodes[n]
-		node := ni.Node()
-		if requireAll && !hasAllKeys(node.Labels, cs) {
-			return
-		}
-		affOK := -1
-		for i := range cs {
-			if cs[i].TopologyKey == v1.LabelHostname {
-				continue
-			}
-			c := s.counts[pair{cs[i].TopologyKey, node.Labels[cs[i].TopologyKey]}]
-			if c == nil {
-				continue
-			}
-			if affOK < 0 {
-				affOK = 0
-				if affinityMatches(req, node) {
-					affOK = 1
-				}
-			}
-			if !cs[i].includes(pod, node, affOK == 1) {
-				continue
-			}
-			atomic.AddInt64(c, int64(CountMatching(ni.Pods, cs[i].Selector, pod.Namespace)))
-		}
-	})
+	s.countMatching(pod, snap, requireAll)
 	state.Write(preScoreKey, s)
 	return nil
+}
+
+// countMatching counts, for each constraint but hostname ones, the pods it selects in the
+// domains being scored, on the nodes it includes (and that have every key when requireAll):
+// from the index's selections when every constraint counts every node, else visiting the
+// index's candidates.
+func (s *preScoreState) countMatching(pod *v1.Pod, snap *framework.Snapshot, requireAll bool) {
+	everyNode := includesEveryNode(pod, s.constraints)
+	if everyNode && everyNodeHasKeys(snap, s.constraints) && s.countFromSelections(pod, snap) {
+		return
+	}
+	cs := s.constraints
+	req := nodeaffinity.GetRequiredNodeAffinity(pod)
+	for i := range cs {
+		if cs[i].TopologyKey == v1.LabelHostname {
+			continue
+		}
+		forEachCountable(snap, cs[i].Selector, pod.Namespace, func(ni *framework.NodeInfo) {
+			node := ni.Node()
+			if requireAll && !hasAllKeys(node.Labels, cs) {
+				return
+			}
+			c := s.counts[pair{cs[i].TopologyKey, node.Labels[cs[i].TopologyKey]}]
+			if c == nil || !everyNode && !cs[i].includes(pod, node, affinityMatches(req, node)) {
+				return
+			}
+			*c++
+		})
+	}
+}
+
+// countFromSelections adds to each domain being scored the count of every constraint (but
+// hostname ones) on its key, from the index's selections; it requires that every constraint
+// count every node. It reports false, counting nothing, when a selection is not to be had.
+func (s *preScoreState) countFromSelections(pod *v1.Pod, snap *framework.Snapshot) bool {
+	cs := s.constraints
+	sels := make([]*framework.Selection, len(cs))
+	for i := range cs {
+		if cs[i].TopologyKey == v1.LabelHostname {
+			continue
+		}
+		sel, ok := selectionOf(snap, &cs[i], pod.Namespace)
+		if !ok {
+			return false
+		}
+		sels[i] = sel
+	}
+	for p, c := range s.counts {
+		for i, sel := range sels {
+			if sel != nil && cs[i].TopologyKey == p.key {
+				*c += sel.Domains[p.value].Count
+			}
+		}
+	}
+	return true
 }
 
 // Score is, over the constraints, count * log(domains + 2) + (maxSkew - 1): lower is better.
