@@ -7,6 +7,7 @@
 # used are printed from /proc.
 #
 # Usage: test/bench/compare-scheduler.sh KUBE_SCHEDULER [NODES] [PODS] [WORKLOADS]
+#   SCHEDULERS="skiff" (or "kube-scheduler") runs only one of them (default both).
 #   KUBE_SCHEDULER is a binary built outside this repository (shared/reference/upstream-build.md).
 # Uses loopback port 37443 and a temporary directory.
 set -euo pipefail
@@ -30,7 +31,7 @@ agent_flag=()
 if "$work/skiff" server --help 2>&1 | grep -q -- --disable-agent; then agent_flag=(--disable-agent); fi
 
 for workload in $workloads; do
-	for which in skiff kube-scheduler; do
+	for which in ${SCHEDULERS:-skiff kube-scheduler}; do
 		rm -rf "$work/data"
 		"$work/skiff" server --data-dir "$work/data" --port 37443 --bind-address 127.0.0.1 --unsafe-no-fsync \
 			--disable-scheduler --disable-controller-manager "${agent_flag[@]}" >"$work/server.log" 2>&1 &
