@@ -19,6 +19,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -149,26 +150,17 @@ func podTemplate(obj runtime.Object) (*metav1.ObjectMeta, *corev1.PodSpec) {
 	return &t.ObjectMeta, &t.Spec
 }
 
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
 // evaluate applies the namespace's policy to a pod (enforce) or a pod template (!enforce).
 func (p *Plugin) evaluate(ctx context.Context, a *registry.AdmissionAttributes, meta *metav1.ObjectMeta, spec *corev1.PodSpec, enforce bool) error {
-	if a.Namespace != "" && contains(p.ExemptNamespaces, a.Namespace) {
+	if a.Namespace != "" && slices.Contains(p.ExemptNamespaces, a.Namespace) {
 		registry.AnnotateAudit(ctx, annotationPrefix+api.ExemptionReasonAnnotationKey, "namespace")
 		return nil
 	}
-	if a.User.Name != "" && contains(p.ExemptUsers, a.User.Name) {
+	if a.User.Name != "" && slices.Contains(p.ExemptUsers, a.User.Name) {
 		registry.AnnotateAudit(ctx, annotationPrefix+api.ExemptionReasonAnnotationKey, "user")
 		return nil
 	}
-	if spec.RuntimeClassName != nil && contains(p.ExemptRuntimeClasses, *spec.RuntimeClassName) {
+	if spec.RuntimeClassName != nil && slices.Contains(p.ExemptRuntimeClasses, *spec.RuntimeClassName) {
 		registry.AnnotateAudit(ctx, annotationPrefix+api.ExemptionReasonAnnotationKey, "runtimeClass")
 		return nil
 	}
@@ -245,7 +237,7 @@ func (p *Plugin) validateNamespace(ctx context.Context, a *registry.AdmissionAtt
 	}
 	if newPol.Enforce == oldPol.Enforce || newPol.Enforce.Level == api.LevelPrivileged ||
 		(newPol.Enforce.Version == oldPol.Enforce.Version && api.CompareLevels(newPol.Enforce.Level, oldPol.Enforce.Level) < 1) ||
-		contains(p.ExemptNamespaces, ns.Name) || p.Pods == nil {
+		slices.Contains(p.ExemptNamespaces, ns.Name) || p.Pods == nil {
 		return nil
 	}
 	pods, err := p.Pods(ctx, ns.Name)
