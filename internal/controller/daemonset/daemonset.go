@@ -106,16 +106,7 @@ func New(client kubernetes.Interface, f informers.SharedInformerFactory, recorde
 		log:      log,
 		synced:   []cache.InformerSynced{dsInf.HasSynced, podInf.HasSynced, revInf.HasSynced, nodeInf.HasSynced},
 	}
-	if _, err := dsInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { keyqueue.Enqueue(c.queue, obj) },
-		UpdateFunc: func(_, obj any) { keyqueue.Enqueue(c.queue, obj) },
-		DeleteFunc: func(obj any) {
-			if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-				c.exp.Delete(key)
-				c.queue.Add(key)
-			}
-		},
-	}); err != nil {
+	if _, err := dsInf.AddEventHandler(keyqueue.OwnerEvents(c.queue, c.exp.Delete)); err != nil {
 		return nil, err
 	}
 	if _, err := podInf.AddEventHandler(cache.ResourceEventHandlerFuncs{

@@ -45,6 +45,22 @@ func Enqueue(q Queue, obj any) {
 	q.Add(key)
 }
 
+// OwnerEvents is the event handler of a controller's own objects (ReplicaSets, StatefulSets,
+// ...): every change enqueues the object's key; a deletion first calls forget with the key (to
+// drop the controller's expectations for it), then enqueues it.
+func OwnerEvents(q Queue, forget func(key string)) cache.ResourceEventHandlerFuncs {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { Enqueue(q, obj) },
+		UpdateFunc: func(_, obj any) { Enqueue(q, obj) },
+		DeleteFunc: func(obj any) {
+			if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+				forget(key)
+				q.Add(key)
+			}
+		},
+	}
+}
+
 // Run waits for synced, then runs workers that call sync for each key until ctx ends; it shuts
 // the queue down and waits for the workers before returning.
 func Run(ctx context.Context, name string, q Queue, workers int, log *slog.Logger, syncFn func(ctx context.Context, key string) error, synced ...cache.InformerSynced) {

@@ -88,16 +88,7 @@ func newController(k kind, owners cache.SharedIndexInformer, client kubernetes.I
 		log:      log,
 		synced:   []cache.InformerSynced{owners.HasSynced, podInformer.HasSynced},
 	}
-	if _, err := owners.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { keyqueue.Enqueue(c.queue, obj) },
-		UpdateFunc: func(_, obj any) { keyqueue.Enqueue(c.queue, obj) },
-		DeleteFunc: func(obj any) {
-			if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-				c.exp.Delete(key)
-				c.queue.Add(key)
-			}
-		},
-	}); err != nil {
+	if _, err := owners.AddEventHandler(keyqueue.OwnerEvents(c.queue, c.exp.Delete)); err != nil {
 		return nil, err
 	}
 	if _, err := podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
