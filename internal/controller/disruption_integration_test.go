@@ -54,9 +54,19 @@ func TestDisruptionBudget(t *testing.T) {
 	evict := func(name string) error {
 		return cl.c.PolicyV1().Evictions("default").Evict(cl.ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}})
 	}
+	// The evicted pod's replacement stays Pending until the binder is released, so the budget
+	// has no room for a second eviction whatever the timing.
+	cl.holdBinding.Store(true)
 	if err := evict(pods[0].Name); err != nil {
 		t.Fatalf("first eviction: %v", err)
 	}
+	cl.poll(30*time.Second, "PDB recounted after the eviction", func() (bool, error) {
+		cur, err := cl.c.PolicyV1().PodDisruptionBudgets("default").Get(cl.ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return cur.Status.CurrentHealthy == 2 && cur.Status.DisruptionsAllowed == 0, nil
+	})
 	err := evict(pods[1].Name)
 	if !apierrors.IsTooManyRequests(err) || !strings.Contains(err.Error(), "Cannot evict pod as it would violate the pod's disruption budget.") {
 		t.Fatalf("second eviction: got %v, want 429", err)
@@ -66,6 +76,7 @@ func TestDisruptionBudget(t *testing.T) {
 		t.Fatalf("second eviction's cause: %+v", err)
 	}
 	// Once the replacement is Ready, the budget allows one disruption again.
+	cl.holdBinding.Store(false)
 	cl.poll(30*time.Second, "budget restored", func() (bool, error) {
 		cur, err := cl.c.PolicyV1().PodDisruptionBudgets("default").Get(cl.ctx, "web", metav1.GetOptions{})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,9 @@ type cluster struct {
 	nodes  map[string]context.CancelFunc
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
+	// holdBinding, while true, keeps the binder from binding any pod: a pod created after it
+	// is set stays Pending until it is cleared.
+	holdBinding atomic.Bool
 }
 
 func startCluster(t *testing.T, opts controller.Options, nodeSets ...string) *cluster {
@@ -59,7 +63,7 @@ func startCluster(t *testing.T, opts controller.Options, nodeSets ...string) *cl
 	}()
 	go func() {
 		defer cl.wg.Done()
-		runBinder(ctx, s.Client)
+		runBinder(ctx, s.Client, &cl.holdBinding)
 	}()
 	return cl
 }
@@ -137,8 +141,9 @@ func fits(pod *corev1.Pod, n *corev1.Node) bool {
 	return ok
 }
 
-// runBinder binds pending pods round-robin to the nodes they fit until ctx ends.
-func runBinder(ctx context.Context, c kubernetes.Interface) {
+// runBinder binds pending pods round-robin to the nodes they fit until ctx ends, except while
+// hold is set.
+func runBinder(ctx context.Context, c kubernetes.Interface, hold *atomic.Bool) {
 	f := informers.NewSharedInformerFactory(c, 0)
 	pods := f.Core().V1().Pods().Informer()
 	nodes := f.Core().V1().Nodes().Lister()
@@ -162,7 +167,7 @@ func runBinder(ctx context.Context, c kubernetes.Interface) {
 					ok = append(ok, n.Name)
 				}
 			}
-			if len(ok) == 0 {
+			if len(ok) == 0 || hold.Load() {
 				continue
 			}
 			node := ok[next%len(ok)]
