@@ -219,9 +219,11 @@ func (c *Cache) list(prefix, startAfter string, limit int64, p Predicate) (items
 	if v, ok := p.indexValue(c.cfg.IndexField); ok {
 		return c.listIndexed(v, prefix, startAfter, limit, p)
 	}
-	c.mu.RLock()
+	// btree's Clone writes the original's copy-on-write context, so two Clones must not run
+	// at once: take the write lock (Clone itself is O(1)).
+	c.mu.Lock()
 	snap := c.tree.Clone()
-	c.mu.RUnlock()
+	c.mu.Unlock()
 	from := prefix
 	if startAfter != "" {
 		from = startAfter + "\x00"
