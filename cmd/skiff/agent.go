@@ -50,6 +50,8 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&cfg.ResolvConf, "resolv-conf", "", "resolver configuration pods get a copy of (default /etc/resolv.conf)")
 	f.StringVar(&clusterCIDR, "cluster-cidr", agent.DefaultClusterCIDR, "the cluster's pod CIDR (the server's --cluster-cidr): pods reach it without masquerade")
 	f.StringVar(&serviceCIDR, "service-cidr", agent.DefaultServiceCIDR, "the cluster's service CIDR (the server's --service-cidr)")
+	f.StringVar(&cfg.ClusterDNS, "cluster-dns", "", "the cluster DNS Service's IP (the server's --cluster-dns; default: the 10th address of --service-cidr)")
+	f.StringVar(&cfg.ClusterDomain, "cluster-domain", agent.DefaultClusterDomain, "the cluster's DNS domain (the server's --cluster-domain)")
 	f.StringVar(&labels, "node-labels", "", "extra node labels, k=v,...")
 	f.IntVar(&cfg.MaxPods, "max-pods", 110, "how many pods the node runs at most")
 	return cmd

@@ -78,6 +78,7 @@ func newServerCommand() *cobra.Command {
 	f.IntVar(&cfg.NodeCIDRMaskSize, "node-cidr-mask-size", cfg.NodeCIDRMaskSize, "prefix length of each node's pod CIDR")
 	f.StringVar(&cfg.ServiceCIDR, "service-cidr", cfg.ServiceCIDR, "service cluster IP range")
 	f.StringVar(&cfg.ClusterDomain, "cluster-domain", cfg.ClusterDomain, "cluster DNS domain")
+	f.StringVar(&cfg.ClusterDNS, "cluster-dns", "", "the cluster DNS Service's IP (default: the 10th address of --service-cidr)")
 	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", cfg.NodeMonitorGracePeriod, "how long a node may miss heartbeats before it is NotReady")
 	f.StringVar(&cfg.AuditLogPath, "audit-log-path", "", "audit log file (default <data-dir>/audit.log)")
 	f.StringVar(&cfg.AuditPolicyFile, "audit-policy-file", "", "Kubernetes audit Policy file (default: Metadata level for every request)")

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,9 +37,10 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultDataDir     = "/var/lib/skiff/agent"
-	DefaultClusterCIDR = "10.42.0.0/16"
-	DefaultServiceCIDR = "10.43.0.0/16"
+	DefaultDataDir       = "/var/lib/skiff/agent"
+	DefaultClusterCIDR   = "10.42.0.0/16"
+	DefaultServiceCIDR   = "10.43.0.0/16"
+	DefaultClusterDomain = "cluster.local"
 	// KubeletPort is where the node's streaming server listens (status.daemonEndpoints).
 	KubeletPort = 10250
 )
@@ -73,6 +75,12 @@ type Config struct {
 	// 10.42.0.0/16 and 10.43.0.0/16, the server's).
 	ClusterCIDRs []string
 	ServiceCIDRs []string
+	// ClusterDNS is the cluster DNS Service's IP that pods with dnsPolicy ClusterFirst are
+	// given, and that the node's DNS server answers on (default: the 10th address of the first
+	// service CIDR, the server's default --cluster-dns); ClusterDomain defaults to
+	// cluster.local.
+	ClusterDNS    string
+	ClusterDomain string
 	// ShimPath is the skiff-shim binary; default: beside this executable.
 	ShimPath string
 	// Labels are added to the Node's; MaxPods is its pods capacity (default 110).
@@ -133,6 +141,16 @@ func (c *Config) setDefaults() error {
 	if len(c.ServiceCIDRs) == 0 {
 		c.ServiceCIDRs = []string{DefaultServiceCIDR}
 	}
+	if c.ClusterDomain == "" {
+		c.ClusterDomain = DefaultClusterDomain
+	}
+	if c.ClusterDNS == "" {
+		dns, err := nthAddress(c.ServiceCIDRs[0], 10)
+		if err != nil {
+			return fmt.Errorf("agent: service CIDR: %w", err)
+		}
+		c.ClusterDNS = dns.String()
+	}
 	if c.Clock == nil {
 		c.Clock = clock.RealClock{}
 	}
@@ -140,6 +158,22 @@ func (c *Config) setDefaults() error {
 		c.Log = slog.Default()
 	}
 	return nil
+}
+
+// nthAddress returns the n-th address of cidr (the network address is the 0th).
+func nthAddress(cidr string, n int) (netip.Addr, error) {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	a := p.Masked().Addr()
+	for range n {
+		a = a.Next()
+	}
+	if !p.Contains(a) {
+		return netip.Addr{}, fmt.Errorf("%s has no address number %d", cidr, n)
+	}
+	return a, nil
 }
 
 // Paths under the data dir.

@@ -95,6 +95,9 @@ func (b *bootstrap) run(ctx context.Context) error {
 	if err := b.ensure(ctx, b.store("", "v1", "services"), metav1.NamespaceDefault, svc); err != nil {
 		return fmt.Errorf("kubernetes service: %w", err)
 	}
+	if err := b.ensureClusterDNSService(ctx); err != nil {
+		return err
+	}
 	if err := b.reconcileEndpoints(ctx); err != nil {
 		return err
 	}
@@ -112,6 +115,40 @@ func (b *bootstrap) run(ctx context.Context) error {
 			}
 		}
 	}()
+	return nil
+}
+
+// ensureClusterDNSService creates kube-system/kube-dns at the cluster DNS IP, as kubeadm and
+// k3s name it, so that tools looking for the cluster DNS Service find it. No pod backs it:
+// every node's agent answers DNS itself, and its service proxy sends this IP's port 53 to the
+// node's own DNS listener.
+func (b *bootstrap) ensureClusterDNSService(ctx context.Context) error {
+	labels := map[string]string{"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "skiff-dns"}
+	svc := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: metav1.ObjectMeta{Name: "kube-dns", Namespace: metav1.NamespaceSystem, Labels: labels},
+		Spec: corev1.ServiceSpec{
+			Type:      corev1.ServiceTypeClusterIP,
+			ClusterIP: b.cfg.ClusterDNS,
+			Selector:  map[string]string{"k8s-app": "kube-dns"},
+			Ports: []corev1.ServicePort{
+				{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(53)},
+				{Name: "dns-tcp", Port: 53, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(53)},
+			},
+			SessionAffinity: corev1.ServiceAffinityNone,
+		},
+	}
+	st := b.store("", "v1", "services")
+	if cur, err := st.Get(ctx, metav1.NamespaceSystem, "kube-dns", ""); err == nil {
+		if ip := cur.(*corev1.Service).Spec.ClusterIP; ip != b.cfg.ClusterDNS {
+			b.log.Warn("kube-system/kube-dns has another ClusterIP than --cluster-dns; pods will be given --cluster-dns", "clusterIP", ip, "clusterDNS", b.cfg.ClusterDNS)
+		}
+		return nil
+	}
+	if err := b.ensure(ctx, st, metav1.NamespaceSystem, svc); err != nil {
+		// The address may have been handed to a user's Service before: say so, and go on.
+		b.log.Warn("cluster DNS service kube-system/kube-dns not created", "clusterIP", b.cfg.ClusterDNS, "err", err)
+	}
 	return nil
 }
 

@@ -25,6 +25,9 @@ type Config struct {
 	NodeCIDRMaskSize int
 	ServiceCIDR      string
 	ClusterDomain    string
+	// ClusterDNS is the cluster DNS Service's IP (the kube-dns Service in kube-system), which
+	// every node's DNS server answers on; "" means the 10th address of ServiceCIDR.
+	ClusterDNS string
 	// NodeMonitorGracePeriod is how long a node may go without heartbeats before it is NotReady.
 	NodeMonitorGracePeriod time.Duration
 	// DisableScheduler does not run the scheduler (another scheduler places pods).

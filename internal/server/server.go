@@ -143,6 +143,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	}
 	ipAlloc := allocator.NewIPs(serviceNet, nil, 0)
 	firstServiceIP := ipAlloc.Nth(1)
+	if cfg.ClusterDNS == "" {
+		cfg.ClusterDNS = ipAlloc.Nth(10).String()
+	} else if ip := net.ParseIP(cfg.ClusterDNS); ip == nil || !serviceNet.Contains(ip) {
+		return nil, fmt.Errorf("--cluster-dns %q: not an address in --service-cidr %s", cfg.ClusterDNS, cfg.ServiceCIDR)
+	}
 	servingSpec := servingCertSpec(cfg, firstServiceIP)
 	servingCert, servingKey, err := ca.LoadOrIssue(filepath.Join(tlsDir, "serving.crt"), filepath.Join(tlsDir, "serving.key"), servingSpec)
 	if err != nil {
@@ -434,6 +439,7 @@ func startLocalAgent(ctx context.Context, cfg Config, url string, token pki.Toke
 	acfg := agent.Config{
 		Server: url, Token: token.String(), DataDir: dataDir, NodeName: cfg.NodeName, NodeIP: nodeIP,
 		ResolvConf: cfg.ResolvConf, ClusterCIDRs: []string{cfg.ClusterCIDR}, ServiceCIDRs: []string{cfg.ServiceCIDR},
+		ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain,
 		Log: log.With("component", "agent"),
 	}
 	log.Info("starting the local node agent", "node", cfg.NodeName, "data-dir", dataDir)
