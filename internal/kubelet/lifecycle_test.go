@@ -120,7 +120,7 @@ func state(s corev1.ContainerState) string {
 // Events of a container started from an image already present.
 func started(path string) []string {
 	return []string{
-		"Normal Pulled " + path + `: Container image "busybox" already present on machine`,
+		"Normal Pulled " + path + `: Container image "busybox" already present on machine and can be accessed by the pod`,
 		"Normal Created " + path + ": Container created",
 		"Normal Started " + path + ": Container started",
 	}

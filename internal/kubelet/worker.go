@@ -502,7 +502,7 @@ func (kl *Kubelet) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.C
 			return err
 		}
 		if present {
-			kl.recorder.Eventf(ref, corev1.EventTypeNormal, eventPulled, "Container image %q already present on machine", c.Image)
+			kl.recorder.Eventf(ref, corev1.EventTypeNormal, eventPulled, "Container image %q already present on machine and can be accessed by the pod", c.Image)
 			return nil
 		}
 		if policy == corev1.PullNever {

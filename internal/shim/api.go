@@ -63,6 +63,13 @@ type CreateRequest struct {
 	LogPath     string `json:"logPath"`
 	LogMaxSize  int64  `json:"logMaxSize,omitempty"`
 	LogMaxFiles int    `json:"logMaxFiles,omitempty"`
+	// Stdin keeps the container's standard input open, as a pipe attach sessions write to;
+	// StdinOnce closes it when the first attach session that sent input ends. Tty gives the
+	// first process a terminal (its stdin, stdout and stderr), whose output is logged as
+	// stdout. They are the container spec's stdin, stdinOnce and tty.
+	Stdin     bool `json:"stdin,omitempty"`
+	StdinOnce bool `json:"stdinOnce,omitempty"`
+	Tty       bool `json:"tty,omitempty"`
 	// StopSignal is the image's STOPSIGNAL ("SIGQUIT", "QUIT" or "3"); empty means SIGTERM.
 	StopSignal string `json:"stopSignal,omitempty"`
 }

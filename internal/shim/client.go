@@ -206,6 +206,20 @@ type ExecIO struct {
 // its output has been written. Cancelling ctx kills the process.
 func (c *Client) Exec(ctx context.Context, id string, req ExecRequest, sio ExecIO) (int, error) {
 	req.Stdin = sio.Stdin != nil
+	return c.stream(ctx, "/containers/"+id+"/exec", req, sio)
+}
+
+// Attach connects sio to a running container's stdio (see AttachRequest: Stdin, Stdout and
+// Stderr follow which of sio's are set) and returns the container's exit code once it has
+// exited. Cancelling ctx detaches, leaving the container running.
+func (c *Client) Attach(ctx context.Context, id string, sio ExecIO) (int, error) {
+	req := AttachRequest{Stdin: sio.Stdin != nil, Stdout: sio.Stdout != nil, Stderr: sio.Stderr != nil}
+	return c.stream(ctx, "/containers/"+id+"/attach", req, sio)
+}
+
+// stream makes an upgraded request to path with body req and exchanges exec frames with the
+// shim until it sends an exit code or an error.
+func (c *Client) stream(ctx context.Context, path string, req any, sio ExecIO) (int, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return 0, err
@@ -219,7 +233,7 @@ func (c *Client) Exec(ctx context.Context, id string, req ExecRequest, sio ExecI
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	hreq, err := http.NewRequest(http.MethodPost, "http://shim/containers/"+id+"/exec", bytes.NewReader(body))
+	hreq, err := http.NewRequest(http.MethodPost, "http://shim"+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
@@ -237,7 +251,7 @@ func (c *Client) Exec(ctx context.Context, id string, req ExecRequest, sio ExecI
 		defer resp.Body.Close()
 		var ae apiError
 		if err := json.NewDecoder(resp.Body).Decode(&ae); err != nil || ae.Error == "" {
-			ae.Error = "shim exec: " + resp.Status
+			ae.Error = "shim " + path + ": " + resp.Status
 		}
 		return 0, &Error{Msg: ae.Error, NotFound: ae.NotFound}
 	}
@@ -276,7 +290,7 @@ func (c *Client) Exec(ctx context.Context, id string, req ExecRequest, sio ExecI
 	for {
 		typ, payload, err := readFrame(br, buf)
 		if err != nil {
-			return 0, ctxErr(ctx, fmt.Errorf("exec stream: %w", err))
+			return 0, ctxErr(ctx, fmt.Errorf("%s stream: %w", path, err))
 		}
 		buf = payload[:0]
 		switch typ {
@@ -294,7 +308,7 @@ func (c *Client) Exec(ctx context.Context, id string, req ExecRequest, sio ExecI
 			}
 		case FrameExit:
 			if len(payload) != 4 {
-				return 0, errors.New("exec stream: bad exit frame")
+				return 0, errors.New("bad exit frame")
 			}
 			return int(int32(binary.BigEndian.Uint32(payload))), nil
 		case FrameError:

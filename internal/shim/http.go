@@ -60,6 +60,7 @@ func (s *Server) Handler() http.Handler {
 		reply(w, st, err)
 	})
 	mux.HandleFunc("POST /containers/{id}/exec", s.serveExec)
+	mux.HandleFunc("POST /containers/{id}/attach", s.serveAttach)
 	mux.HandleFunc("GET /events", s.serveEvents)
 	mux.HandleFunc("POST /shutdown", func(w http.ResponseWriter, r *http.Request) {
 		err := s.ShutdownAll()

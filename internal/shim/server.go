@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,7 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/containerd/console"
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/utils"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,6 +51,7 @@ type ctr struct {
 	c          *libcontainer.Container
 	proc       *libcontainer.Process // nil for an adopted container
 	logw       *LogWriter
+	streams    *streams // nil for an adopted container
 	copiers    sync.WaitGroup
 	exited     chan struct{}
 	cgroups    map[string]string
@@ -300,26 +304,65 @@ func (s *Server) create(c *ctr, req *CreateRequest) (err error) {
 			_ = lc.Destroy()
 		}
 	}()
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return err
-	}
+	st := &streams{stdinOnce: req.StdinOnce, subs: map[*attachSub]struct{}{}}
 	p := newProcess(&req.Process)
 	p.Init = true
-	p.Stdout, p.Stderr = outW, errW
-	err = lc.Start(p)
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		outR.Close()
-		errR.Close()
-		return err
+	var outputs []func()
+	if req.Tty {
+		cons, err := startWithConsole(lc, p)
+		if err != nil {
+			return err
+		}
+		st.console = cons
+		if req.Stdin {
+			st.stdin = cons
+		}
+		outputs = append(outputs, func() { s.copyLog(c, "stdout", io.TeeReader(cons, st.tee(FrameStdout)), nil) })
+	} else {
+		var ends, readers []*os.File // the process's ends, closed once it has them; ours
+		defer func() {
+			for _, f := range ends {
+				f.Close()
+			}
+		}()
+		if req.Stdin {
+			r, w, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			p.Stdin, st.stdin = r, w
+			ends = append(ends, r)
+		}
+		for _, stream := range []string{"stdout", "stderr"} {
+			r, w, err := os.Pipe()
+			if err != nil {
+				st.close()
+				for _, f := range readers {
+					f.Close()
+				}
+				return err
+			}
+			readers = append(readers, r)
+			typ := byte(FrameStdout)
+			if stream == "stdout" {
+				p.Stdout = w
+			} else {
+				p.Stderr, typ = w, FrameStderr
+			}
+			ends = append(ends, w)
+			outputs = append(outputs, func() { s.copyLog(c, stream, io.TeeReader(r, st.tee(typ)), r) })
+		}
+		if err := lc.Start(p); err != nil {
+			st.close()
+			for _, f := range ends {
+				f.Close()
+			}
+			ends = nil
+			for _, f := range readers {
+				f.Close()
+			}
+			return err
+		}
 	}
 	pid, _ := p.Pid()
 	var cgroupPaths map[string]string
@@ -327,14 +370,43 @@ func (s *Server) create(c *ctr, req *CreateRequest) (err error) {
 		cgroupPaths = st.CgroupPaths
 	}
 	s.mu.Lock()
-	c.c, c.proc, c.logw, c.cgroups = lc, p, logw, cgroupPaths
+	c.c, c.proc, c.logw, c.cgroups, c.streams = lc, p, logw, cgroupPaths, st
 	c.st.Pid = pid
 	s.mu.Unlock()
-	c.copiers.Add(2)
-	go s.copyLog(c, "stdout", outR)
-	go s.copyLog(c, "stderr", errR)
+	c.copiers.Add(len(outputs))
+	for _, f := range outputs {
+		go f()
+	}
 	go s.wait(c)
 	return nil
+}
+
+// startWithConsole starts p, the container's first process, with a new terminal, and returns
+// the terminal's master end.
+func startWithConsole(lc *libcontainer.Container, p *libcontainer.Process) (console.Console, error) {
+	parent, child, err := utils.NewSockPair("console")
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	p.ConsoleSocket = child
+	err = lc.Start(p)
+	child.Close()
+	if err != nil {
+		return nil, err
+	}
+	master, err := utils.RecvFile(parent)
+	if err != nil {
+		_ = p.Signal(unix.SIGKILL)
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	cons, err := console.ConsoleFromFile(master)
+	if err != nil {
+		master.Close()
+		_ = p.Signal(unix.SIGKILL)
+		return nil, err
+	}
+	return cons, nil
 }
 
 func newProcess(pr *Process) *libcontainer.Process {
@@ -356,10 +428,14 @@ func newProcess(pr *Process) *libcontainer.Process {
 	}
 }
 
-func (s *Server) copyLog(c *ctr, stream string, r *os.File) {
+// copyLog copies one output stream of c to its log until the stream ends, then closes
+// closer (if not nil). A terminal's end (EIO once the container has closed it) is the end.
+func (s *Server) copyLog(c *ctr, stream string, r io.Reader, closer io.Closer) {
 	defer c.copiers.Done()
-	defer r.Close()
-	if err := c.logw.Copy(stream, r); err != nil {
+	if closer != nil {
+		defer closer.Close()
+	}
+	if err := c.logw.Copy(stream, r); err != nil && !errors.Is(err, unix.EIO) {
 		s.log.Warn("container log", "id", c.st.ID, "stream", stream, "err", err)
 	}
 }
@@ -383,6 +459,9 @@ func (s *Server) wait(c *ctr) {
 	select {
 	case <-drained:
 	case <-time.After(copyDrain):
+	}
+	if c.streams != nil {
+		c.streams.close()
 	}
 	oom := s.oomKilled(c)
 	reason := ReasonCompleted

@@ -98,8 +98,10 @@ func prepareIsolated() error {
 }
 
 // cleanupNode kills what a node left on the machine: its shims (found by the data dir they
-// serve) and the processes in its cgroups, and removes the cgroups. Cgroups are not namespaced.
+// serve) and the processes in its cgroups, removes the cgroups (they are not namespaced), and
+// unmounts what is mounted under the data dir (pods' /dev/shm and namespace pins).
 func cleanupNode(dataDir, node string) {
+	defer unmountUnder(dataDir)
 	procs, _ := os.ReadDir("/proc")
 	for _, p := range procs {
 		pid, err := strconv.Atoi(p.Name())
@@ -137,6 +139,23 @@ func cleanupNode(dataDir, node string) {
 				time.Sleep(20 * time.Millisecond)
 			}
 		}
+	}
+}
+
+// unmountUnder detaches every mount below dir, deepest first.
+func unmountUnder(dir string) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var points []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			points = append(points, f[4])
+		}
+	}
+	for i := len(points) - 1; i >= 0; i-- {
+		_ = unix.Unmount(points[i], unix.MNT_DETACH)
 	}
 }
 

@@ -145,9 +145,18 @@ func (s *server) kubeconfig() string { return filepath.Join(s.dataDir, "admin.ku
 // kubectl runs kubectl against the server and returns stdout, stderr and the exit code.
 func (s *server) kubectl(args ...string) (string, string, int) {
 	s.t.Helper()
+	return s.kubectlStdin("", args...)
+}
+
+// kubectlStdin is kubectl with stdin as its standard input.
+func (s *server) kubectlStdin(stdin string, args ...string) (string, string, int) {
+	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", s.kubeconfig(), "--cache-dir", s.cache}, args...)...)
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

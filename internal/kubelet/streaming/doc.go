@@ -33,7 +33,7 @@
 //	GET /containerLogs/{namespace}/{pod}/{container}   follow, previous, tailLines, sinceSeconds,
 //	                                                   sinceTime, timestamps, limitBytes
 //	    /exec/{namespace}/{pod}/{container}            command (repeated), stdin, stdout, stderr, tty
-//	    /attach/{namespace}/{pod}/{container}          refused: "attach is not supported yet"
+//	    /attach/{namespace}/{pod}/{container}          stdin, stdout, stderr, tty
 //	    /portForward/{namespace}/{pod}                 ports in the streams' headers
 //	GET /stats/summary                                 k8s.io/kubelet stats/v1alpha1 Summary
 //	GET /pods                                          the node's pods, a v1 PodList
@@ -47,7 +47,9 @@
 // speaks portforward.k8s.io over SPDY/3.1, directly or tunnelled in WebSocket binary messages
 // (SPDY/3.1+portforward.k8s.io), which kubectl tries first.
 //
-// Attach needs the runtime to hand over a running container's stdio; neither runtime does yet,
-// so /attach answers 400 "attach is not supported yet" (kubectl prints it after trying both
-// protocols).
+// Attach connects to a running container's stdio through runtimes implementing Attacher (the
+// linux runtime: the pod's shim holds every container's stdin and output). Input reaches the
+// container only if its spec keeps stdin open (stdin: true); with stdinOnce, the end of the
+// first attached input closes it. The session ends, with a Success status, when the container
+// exits; a client that goes leaves the container running.
 package streaming

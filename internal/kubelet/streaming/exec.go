@@ -106,13 +106,41 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 	sess.Finish(execStatus(opts.Command, code, err))
 }
 
-// serveAttach serves /attach/{namespace}/{pod}/{container}: neither runtime can hand over a
-// running container's stdio yet.
+// serveAttach serves /attach/{namespace}/{pod}/{container}: the client's input goes to the
+// container's standard input (if its spec keeps one open), and its output from now on comes
+// back, until the container exits or the client goes.
 func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
-	if _, _, _, ok := s.remoteCommandTarget(w, r, "/attach/", false); !ok {
+	pod, c, opts, ok := s.remoteCommandTarget(w, r, "/attach/", false)
+	if !ok {
 		return
 	}
-	writeStatus(w, apierrors.NewBadRequest("attach is not supported yet: skiff's container runtimes cannot connect to a running container's stdio; use kubectl logs -f to read its output, or kubectl exec"))
+	attacher, ok := s.cfg.Runtime.(Attacher)
+	if !ok {
+		writeStatus(w, apierrors.NewBadRequest("the container runtime cannot attach to containers; use kubectl logs -f to read their output"))
+		return
+	}
+	sess, ok := s.openSession(w, r, opts)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-sess.Gone():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	stdin, stdout, stderr, resize := sess.Streams()
+	err := attacher.AttachStream(ctx, pod.UID, c.ID, stdin, stdout, stderr, resize)
+	if err != nil && ctx.Err() == nil {
+		s.cfg.Log.Warn("attach failed", "pod", pod.Namespace+"/"+pod.Name, "container", c.Name, "err", err)
+		st := apierrors.NewInternalError(fmt.Errorf("error attaching to container: %w", err)).ErrStatus
+		sess.Finish(&st)
+		return
+	}
+	sess.Finish(&metav1.Status{Status: metav1.StatusSuccess})
 }
 
 // remoteCommandTarget resolves an exec or attach request to a running container, answering

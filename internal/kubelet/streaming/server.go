@@ -57,6 +57,15 @@ type StreamExecer interface {
 	ExecStream(ctx context.Context, uid types.UID, id string, cmd []string, tty bool, stdin io.Reader, stdout, stderr io.Writer, resize <-chan [2]uint16) (int, error)
 }
 
+// Attacher is implemented by runtimes that can connect to a running container's stdio.
+// Without it, attach is refused.
+type Attacher interface {
+	// AttachStream sends stdin (nil: none) to the container's standard input and its output
+	// from now on to stdout and stderr (nil: not wanted; with a terminal everything is stdout),
+	// with the terminal's size following resize, until the container exits or ctx ends.
+	AttachStream(ctx context.Context, uid types.UID, id string, stdin io.Reader, stdout, stderr io.Writer, resize <-chan [2]uint16) error
+}
+
 // Config configures a Server.
 type Config struct {
 	// NodeName is the node served; authorization names it.

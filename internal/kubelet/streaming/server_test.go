@@ -268,7 +268,7 @@ func TestExecRefusals(t *testing.T) {
 		{"unknown pod", n.url + "/exec/ns/nope/c?command=ls&stdout=1", `pods "nope" not found`, n.admin},
 		{"unknown container", n.url + "/exec/ns/p/d?command=ls&stdout=1", "container d is not valid for pod p", n.admin},
 		{"no command", n.url + "/exec/ns/p/c?stdout=1", "you must specify at least 1 command", n.admin},
-		{"attach", n.url + "/attach/ns/p/c?stdout=1", "attach is not supported yet", n.admin},
+		{"attach (the fake runtime cannot)", n.url + "/attach/ns/p/c?stdout=1", "the container runtime cannot attach to containers", n.admin},
 		{"not authorized", n.url + "/exec/ns/p/c?command=ls&stdout=1", "Forbidden (user=viewer, verb=create, resource=nodes, subresource=proxy)", n.viewer},
 	}
 	for _, c := range cases {

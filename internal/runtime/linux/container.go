@@ -87,6 +87,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, pod *corev1.Pod, c *corev
 		Process: proc,
 		LogPath: logPath, LogMaxSize: r.cfg.LogMaxSize, LogMaxFiles: r.cfg.LogMaxFiles,
 		StopSignal: info.StopSignal,
+		Stdin:      c.Stdin, StdinOnce: c.StdinOnce, Tty: c.TTY,
 	}
 	if _, err := p.client.Create(ctx, req); err != nil {
 		return "", fmt.Errorf("container %s: %w", c.Name, err)
@@ -304,6 +305,22 @@ func (r *Runtime) ExecStream(ctx context.Context, uid types.UID, id string, cmd 
 	return p.client.Exec(ctx, id, shim.ExecRequest{Args: cmd, Tty: tty}, shim.ExecIO{
 		Stdin: stdin, Stdout: stdout, Stderr: stderr, Resize: resize,
 	})
+}
+
+// AttachStream connects to a running container's stdio (a terminal's, if its spec asked for
+// one: then everything is on stdout): stdin, if not nil and the container keeps stdin open,
+// goes to it; its output from now on goes to stdout and stderr (either may be nil). It
+// returns when the container exits or ctx ends (which detaches and leaves it running).
+func (r *Runtime) AttachStream(ctx context.Context, uid types.UID, id string, stdin io.Reader, stdout, stderr io.Writer, resize <-chan [2]uint16) error {
+	p, err := r.pod(uid)
+	if err != nil {
+		return err
+	}
+	_, err = p.client.Attach(ctx, id, shim.ExecIO{Stdin: stdin, Stdout: stdout, Stderr: stderr, Resize: resize})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // Logs writes the container's log from since on.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -544,5 +545,103 @@ func TestPortForward(t *testing.T) {
 	}
 	if got != "pong\n" {
 		t.Errorf("read %q through the forward", got)
+	}
+}
+
+// syncWriter is a writer tests read while it is written.
+type syncWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+func TestAttach(t *testing.T) {
+	env := newTestEnv(t)
+	r := env.start(t)
+	ctx := context.Background()
+
+	// stdin with stdinOnce: the attached input reaches the container, and its end closes the
+	// container's stdin.
+	reader := shC("reader", "read line; echo got $line; read rest || echo stdin closed; exit 4")
+	reader.Stdin, reader.StdinOnce = true, true
+	// A terminal: the shell reads commands from it, and everything comes back on stdout.
+	term := corev1.Container{Name: "term", Image: "busybox", Command: []string{"sh"}, Stdin: true, TTY: true}
+	// No stdin: an attach only follows the output.
+	ticker := shC("ticker", "while true; do echo tick; sleep 0.1; done")
+	pod := newPod("attach", reader, term, ticker)
+	ids := runPod(t, r, pod)
+	for _, id := range ids {
+		waitState(t, r, pod.UID, id, kubelet.ContainerRunning, 5*time.Second)
+	}
+
+	var out, errb syncWriter
+	if err := r.AttachStream(ctx, pod.UID, ids[0], strings.NewReader("hello\n"), &out, &errb, nil); err != nil {
+		t.Fatalf("attach to reader: %v", err)
+	}
+	if got := out.String(); got != "got hello\nstdin closed\n" {
+		t.Errorf("reader's attached output %q", got)
+	}
+	if st := waitState(t, r, pod.UID, ids[0], kubelet.ContainerExited, 5*time.Second); st.ExitCode != 4 {
+		t.Errorf("reader exit code %d", st.ExitCode)
+	}
+	if l := logsOf(t, r, pod.UID, ids[0]); !strings.Contains(l, "got hello") {
+		t.Errorf("reader's log %q", l)
+	}
+
+	var tout syncWriter
+	resize := make(chan [2]uint16, 1)
+	resize <- [2]uint16{120, 33}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- r.AttachStream(ctx, pod.UID, ids[1], pr, &tout, nil, resize) }()
+	deadline := time.Now().Add(10 * time.Second)
+	// The resize and the shell's first read race with our input: send until the answer comes.
+	for !strings.Contains(tout.String(), "size 33 120") && time.Now().Before(deadline) {
+		pw.Write([]byte("echo size $(stty size)\n"))
+		time.Sleep(200 * time.Millisecond)
+	}
+	pw.Write([]byte("exit 3\n"))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("attach to terminal: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("attach to the terminal did not end when its shell exited")
+	}
+	if !strings.Contains(tout.String(), "size 33 120") {
+		t.Errorf("terminal output %q", tout.String())
+	}
+	if st := waitState(t, r, pod.UID, ids[1], kubelet.ContainerExited, 5*time.Second); st.ExitCode != 3 {
+		t.Errorf("terminal shell exit code %d", st.ExitCode)
+	}
+
+	// Detaching (ctx ends) leaves the container running.
+	var tick syncWriter
+	actx, cancel := context.WithCancel(ctx)
+	go func() {
+		for !strings.Contains(tick.String(), "tick") {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+	}()
+	if err := r.AttachStream(actx, pod.UID, ids[2], nil, &tick, nil, nil); err != nil {
+		t.Errorf("detach: %v", err)
+	}
+	waitState(t, r, pod.UID, ids[2], kubelet.ContainerRunning, time.Second)
+	// An exited container cannot be attached to.
+	if err := r.AttachStream(ctx, pod.UID, ids[0], nil, &out, nil, nil); err == nil || !strings.Contains(err.Error(), "exited") {
+		t.Errorf("attach to an exited container: %v", err)
 	}
 }
