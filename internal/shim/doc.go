@@ -34,6 +34,10 @@
 //	DELETE /containers/{id}           kill if running, remove the cgroup and the record
 //	GET    /containers/{id}/stats     Stats from the container's cgroup
 //	POST   /containers/{id}/exec      ExecRequest, then the connection is upgraded (see below)
+//	POST   /containers/{id}/attach    AttachRequest, then upgraded likewise: the client's stdin
+//	                                  frames go to the container's stdin (CreateRequest.Stdin),
+//	                                  its output from then on comes back, and FrameExit ends it
+//	                                  when the container exits
 //	GET    /events                    a stream of Event, one JSON object per line, until the
 //	                                  client goes or the shim shuts down
 //	POST   /shutdown                  remove every container, then exit
