@@ -199,7 +199,8 @@ type cluster struct {
 	node     string
 	dataDir  string
 	shim     string
-	image    string
+	image    string // skiffhost
+	busybox  string
 	agent    *exec.Cmd
 	agentLog *bytes.Buffer
 	exited   chan struct{}
@@ -218,8 +219,15 @@ func startCluster(t *testing.T) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !images.EnsureBusybox(context.Background()) {
+		t.Skip("needs /bin/busybox")
+	}
+	bb, err := images.Busybox(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := &cluster{t: t, srv: srv, client: srv.Client, node: "agent-test", dataDir: filepath.Join(t.TempDir(), "agent"),
-		shim: shim, image: reg.Push(t, "skiffhost:v1", img)}
+		shim: shim, image: reg.Push(t, "skiffhost:v1", img), busybox: reg.Push(t, "busybox:v1", bb)}
 	t.Cleanup(c.cleanup)
 	c.startAgent()
 	c.waitNodeReady()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"strings"
 	"io"
 	"net"
 	"net/http"
@@ -164,11 +165,14 @@ func (kl *Kubelet) probe(ctx context.Context, w *podWorker, pod *corev1.Pod, c *
 	if p.Exec != nil {
 		var out bytes.Buffer
 		code, err := kl.runtime.Exec(ctx, pod.UID, cur.ID, p.Exec.Command, nil, &out, &out)
-		if err != nil {
+		switch {
+		case ctx.Err() == context.DeadlineExceeded:
+			return false, fmt.Sprintf("command %q timed out", strings.Join(p.Exec.Command, " "))
+		case err != nil:
 			return false, err.Error()
-		}
-		if code != 0 {
-			return false, fmt.Sprintf("command %q exited with %d: %s", p.Exec.Command, code, out.String())
+		case code != 0:
+			// Upstream's message is the command's output, whatever it is.
+			return false, out.String()
 		}
 		return true, ""
 	}
