@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config says what the node's service proxy serves. Only NodeName is required.
@@ -38,6 +40,8 @@ type Config struct {
 	SyncPeriod time.Duration
 	// Log receives a line per sync and per problem with a Service; nil discards them.
 	Log *slog.Logger
+	// Registerer receives the metrics (sync duration, rule count); nil registers none.
+	Registerer prometheus.Registerer
 }
 
 // LocalDNS is the redirect of the cluster DNS service to the node's DNS server.

@@ -547,7 +547,7 @@ func keySpace(set string) string {
 
 // assemble puts the table together from the node's static part and the Services' rules
 // (sorted by compare).
-func assemble(n *nodeFacts, rules []*serviceRules) (tableSpec, []conflict) {
+func assemble(n *nodeFacts, rules []*serviceRules) (tableSpec, elementsBySet, []conflict) {
 	elems, conflicts := resolveClaims(staticClaims(n), rules)
 	t := tableSpec{Name: n.table, Sets: staticSets(n), Chains: staticChains(n)}
 	for i := range t.Sets {
@@ -557,7 +557,7 @@ func assemble(n *nodeFacts, rules []*serviceRules) (tableSpec, []conflict) {
 		t.Sets = append(t.Sets, r.sets...)
 		t.Chains = append(t.Chains, r.chains...)
 	}
-	return t, conflicts
+	return t, elems, conflicts
 }
 
 func sortedElems(m map[elemKey]element) []element {
@@ -590,7 +590,7 @@ func buildTable(n *nodeFacts, services []*v1.Service, slices_ []*discovery.Endpo
 		rules = append(rules, r)
 	}
 	slices.SortFunc(rules, (*serviceRules).compare)
-	t, conflicts := assemble(n, rules)
+	t, _, conflicts := assemble(n, rules)
 	for _, c := range conflicts {
 		warnings = append(warnings, c.String())
 	}
