@@ -1,0 +1,316 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
+
+	"github.com/vishvananda/netlink"
+)
+
+// The tests in this file need root (see netns_test.go for where they run).
+//
+// The test's own network namespace is the node. It has a bridge skt-br (10.42.1.1/24)
+// with two "endpoint" namespaces on it, ep1 (10.42.1.11) and ep2 (10.42.1.12), each
+// serving HTTP on port 8080 with its name as the body, and a "client" namespace outside the
+// cluster behind the veth skt-cl (node 192.168.50.1/24, client 192.168.50.2), through which
+// the node's default route goes.
+
+type testbed struct {
+	ep1, ep2, client string // pinned namespaces
+}
+
+func newTestbed(t *testing.T) *testbed {
+	t.Helper()
+	tb := &testbed{ep1: newNetNS(t), ep2: newNetNS(t), client: newNetNS(t)}
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = "skt-br"
+	mustNoErr(t, netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}))
+	t.Cleanup(func() {
+		if l, err := netlink.LinkByName("skt-br"); err == nil {
+			_ = netlink.LinkDel(l)
+		}
+	})
+	br, err := netlink.LinkByName("skt-br")
+	mustNoErr(t, err)
+	mustNoErr(t, netlink.AddrAdd(br, mustAddr("10.42.1.1/24")))
+	mustNoErr(t, netlink.LinkSetUp(br))
+	for i, ns := range []string{tb.ep1, tb.ep2} {
+		l := vethInto(t, fmt.Sprintf("skt-ep%d", i+1), ns, fmt.Sprintf("10.42.1.%d/24", 11+i), "10.42.1.1")
+		mustNoErr(t, netlink.LinkSetMaster(l, br))
+		serveHTTP(t, ns, fmt.Sprintf("ep%d", i+1))
+	}
+	cl := vethInto(t, "skt-cl", tb.client, "192.168.50.2/24", "192.168.50.1")
+	mustNoErr(t, netlink.AddrAdd(cl, mustAddr("192.168.50.1/24")))
+	mustNoErr(t, netlink.RouteAdd(&netlink.Route{LinkIndex: cl.Attrs().Index, Gw: net.ParseIP("192.168.50.2")}))
+	return tb
+}
+
+// serveHTTP answers every request in the namespace at nsPath on port 8080 with name.
+func serveHTTP(t *testing.T, nsPath, name string) {
+	t.Helper()
+	var ln net.Listener
+	mustNoErr(t, inNetNS(nsPath, func() error {
+		var err error
+		ln, err = net.Listen("tcp", ":8080")
+		return err
+	}))
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, name)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+}
+
+// get fetches http://addr/ over a new connection from the namespace at nsPath ("" for the
+// node) and returns the body.
+func get(nsPath, addr string) (string, error) {
+	dial := func(ctx context.Context, network, a string) (net.Conn, error) {
+		d := net.Dialer{Timeout: 3 * time.Second}
+		if nsPath == "" {
+			return d.DialContext(ctx, network, a)
+		}
+		var c net.Conn
+		err := inNetNS(nsPath, func() error {
+			var err error
+			c, err = d.DialContext(ctx, network, a)
+			return err
+		})
+		return c, err
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
+	resp, err := client.Get("http://" + addr + "/")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// tally fetches addr n times and counts the answers.
+func tally(t *testing.T, nsPath, addr string, n int) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for range n {
+		body, err := get(nsPath, addr)
+		if err != nil {
+			t.Fatalf("GET %s from %q: %v", addr, nsPath, err)
+		}
+		out[body]++
+	}
+	return out
+}
+
+// eventually retries check until it returns nil or the deadline passes, and returns how
+// long it took.
+func eventually(t *testing.T, within time.Duration, check func() error) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		err := check()
+		if err == nil {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			t.Fatalf("after %v: %v", within, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func startProxier(t *testing.T, cfg Config, api *fakeAPI) *Proxier {
+	t.Helper()
+	cfg.Log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p, err := New(cfg, api.services, api.slices)
+	mustNoErr(t, err)
+	api.start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if err := Cleanup(cfg.NodeName); err != nil {
+			t.Errorf("Cleanup: %v", err)
+		}
+	})
+	select {
+	case <-p.Synced():
+	case <-time.After(10 * time.Second):
+		t.Fatal("no successful sync within 10s")
+	}
+	return p
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+func nftList(t *testing.T, table string) string {
+	t.Helper()
+	out, err := exec.Command("nft", "list", "table", "inet", table).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list table inet %s: %v\n%s", table, err, out)
+	}
+	return string(out)
+}
+
+func TestProxyEndToEnd(t *testing.T) {
+	requireRoot(t)
+	tb := newTestbed(t)
+	cfg := Config{
+		NodeName:     "node-1",
+		NodeIPs:      []netip.Addr{netip.MustParseAddr("192.168.50.1")},
+		ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.42.0.0/16")},
+		ServiceCIDRs: []netip.Prefix{netip.MustParsePrefix("10.43.0.0/16")},
+		DNS:          &LocalDNS{ServiceIP: netip.MustParseAddr("10.43.0.10"), Target: netip.MustParseAddrPort("10.42.1.1:53")},
+	}
+	web := service("default/web", "10.43.0.20", "http:80>30080", withType(v1.ServiceTypeNodePort))
+	webSlice := slice("default/web", "web-a", "http:8080", "10.42.1.11", "10.42.1.12@node-2")
+	sticky := service("default/sticky", "10.43.0.21", "http:80", withAffinity(0))
+	stickySlice := slice("default/sticky", "sticky-a", "http:8080", "10.42.1.11", "10.42.1.12")
+	empty := service("default/empty", "10.43.0.22", "http:80")
+	api := newFakeAPI(t, []*v1.Service{web, sticky, empty}, []*discovery.EndpointSlice{webSlice, stickySlice})
+	p := startProxier(t, cfg, api)
+	t.Logf("table after the first sync:\n%s", nftList(t, p.TableName()))
+
+	t.Run("balances over both endpoints", func(t *testing.T) {
+		got := tally(t, "", "10.43.0.20:80", 100)
+		if got["ep1"] < 20 || got["ep2"] < 20 || got["ep1"]+got["ep2"] != 100 {
+			t.Fatalf("100 requests to the ClusterIP from the node: %v; want both endpoints, each at least 20 times", got)
+		}
+		t.Logf("from the node: %v", got)
+		got = tally(t, tb.client, "192.168.50.1:30080", 40)
+		if got["ep1"] == 0 || got["ep2"] == 0 {
+			t.Fatalf("40 requests to the NodePort from outside: %v; want both endpoints", got)
+		}
+		t.Logf("NodePort from outside: %v", got)
+	})
+
+	t.Run("session affinity sticks", func(t *testing.T) {
+		for _, from := range []string{"", tb.client} {
+			if from == tb.client {
+				continue // the ClusterIP is not routed to from outside the node
+			}
+			got := tally(t, from, "10.43.0.21:80", 30)
+			if len(got) != 1 {
+				t.Fatalf("30 requests with ClientIP affinity: %v; want one endpoint", got)
+			}
+		}
+	})
+
+	t.Run("no endpoints is refused fast", func(t *testing.T) {
+		start := time.Now()
+		_, err := get("", "10.43.0.22:80")
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("GET to a Service without endpoints: %v; want connection refused", err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("refused after %v; want at once", d)
+		}
+		if _, err := get(tb.client, "192.168.50.1:30081"); err == nil {
+			t.Fatal("an unused NodePort answered")
+		}
+	})
+
+	t.Run("DNS redirect over UDP", func(t *testing.T) {
+		var pc net.PacketConn
+		pc, err := net.ListenPacket("udp", "10.42.1.1:53")
+		mustNoErr(t, err)
+		defer pc.Close()
+		go func() {
+			buf := make([]byte, 512)
+			for {
+				n, from, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				_, _ = pc.WriteTo(append([]byte("answer:"), buf[:n]...), from)
+			}
+		}()
+		var c net.Conn
+		mustNoErr(t, inNetNS(tb.ep1, func() error { var err error; c, err = net.Dial("udp", "10.43.0.10:53"); return err }))
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := c.Write([]byte("query")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 64)
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != "answer:query" {
+			t.Fatalf("DNS service IP from a pod: %q, %v; want the node's listener's answer", buf[:n], err)
+		}
+	})
+
+	t.Run("removing an endpoint takes effect", func(t *testing.T) {
+		changed := slice("default/web", "web-a", "http:8080", "10.42.1.11")
+		before := p.Stats()
+		api.slicesWatch.Modify(changed)
+		took := eventually(t, 2*time.Second, func() error {
+			if got := tally(t, "", "10.43.0.20:80", 20); got["ep2"] > 0 {
+				return fmt.Errorf("ep2 still answers: %v", got)
+			}
+			return nil
+		})
+		after := p.Stats()
+		t.Logf("endpoint removal in force within %v; sync %+v", took, after)
+		if after.Full || after == before {
+			t.Fatalf("the change was applied by %+v; want a partial sync", after)
+		}
+	})
+
+	t.Run("adding endpoints to an empty service", func(t *testing.T) {
+		api.slicesWatch.Add(slice("default/empty", "empty-a", "http:8080", "10.42.1.12"))
+		eventually(t, 2*time.Second, func() error {
+			body, err := get("", "10.43.0.22:80")
+			if err != nil || body != "ep2" {
+				return fmt.Errorf("GET: %q, %v", body, err)
+			}
+			return nil
+		})
+	})
+
+	t.Run("a full resync leaves one copy of everything", func(t *testing.T) {
+		p.mu.Lock()
+		p.needFull = true
+		p.mu.Unlock()
+		// Affinity entries survive; only their remaining time changes.
+		expires := regexp.MustCompile(` expires [0-9hms]+`)
+		before := expires.ReplaceAllString(nftList(t, p.TableName()), "")
+		mustNoErr(t, p.Sync())
+		if after := expires.ReplaceAllString(nftList(t, p.TableName()), ""); after != before {
+			t.Fatalf("a full resync changed the table:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	})
+
+	t.Run("deleting a service removes its rules", func(t *testing.T) {
+		api.serviceWatch.Delete(sticky)
+		eventually(t, 2*time.Second, func() error {
+			if strings.Contains(nftList(t, p.TableName()), "default/sticky") {
+				return fmt.Errorf("the table still mentions default/sticky")
+			}
+			return nil
+		})
+	})
+}
