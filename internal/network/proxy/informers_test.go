@@ -16,8 +16,8 @@ import (
 // fakeAPI feeds a Services and an EndpointSlices informer from the test, as the API server
 // would through list and watch.
 type fakeAPI struct {
-	services, slices           cache.SharedIndexInformer
-	serviceWatch, slicesWatch  *watch.RaceFreeFakeWatcher
+	services, slices          cache.SharedIndexInformer
+	serviceWatch, slicesWatch *watch.RaceFreeFakeWatcher
 }
 
 func newFakeAPI(t testing.TB, services []*v1.Service, slices []*discovery.EndpointSlice) *fakeAPI {

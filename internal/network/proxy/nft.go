@@ -154,6 +154,11 @@ func unionKeys(a, b elementsBySet) map[string]bool {
 	return out
 }
 
+// elemsPerMessage keeps a message's element list well under 64 KiB: an element of a map
+// of IPv6 address . protocol . port to a verdict with a long chain name takes some 350
+// bytes.
+const elemsPerMessage = 128
+
 // nftSet returns the library's description of a set, for creating it and for changing its
 // elements.
 func nftSet(table *nftables.Table, s setSpec) *nftables.Set {
@@ -207,7 +212,9 @@ func applyPlan(conn *nftables.Conn, name string, p syncPlan, sets map[string]set
 		conn.DelTable(table)
 		conn.AddTable(table)
 	}
-	recreate := func(set string) bool { return slices.ContainsFunc(p.sets, func(n setSpec) bool { return n.Name == set }) }
+	recreate := func(set string) bool {
+		return slices.ContainsFunc(p.sets, func(n setSpec) bool { return n.Name == set })
+	}
 	if slices.ContainsFunc(p.delSets, recreate) {
 		// A set whose timeout changed is deleted before it is created again. The rules
 		// that refer to it are in chains this plan rewrites: flush those first.
@@ -250,14 +257,20 @@ func applyPlan(conn *nftables.Conn, name string, p syncPlan, sets map[string]set
 			conn.AddRule(rule)
 		}
 	}
+	// Elements go in messages of at most elemsPerMessage: a message's element list is one
+	// netlink attribute, whose length cannot pass 64 KiB.
 	for _, set := range slices.Sorted(maps.Keys(p.delElems)) {
-		if err := conn.SetDeleteElements(nftSet(table, sets[set]), nftElems(sets[set], p.delElems[set])); err != nil {
-			return fmt.Errorf("nftables: set %s: %w", set, err)
+		for chunk := range slices.Chunk(p.delElems[set], elemsPerMessage) {
+			if err := conn.SetDeleteElements(nftSet(table, sets[set]), nftElems(sets[set], chunk)); err != nil {
+				return fmt.Errorf("nftables: set %s: %w", set, err)
+			}
 		}
 	}
 	for _, set := range slices.Sorted(maps.Keys(p.addElems)) {
-		if err := conn.SetAddElements(nftSet(table, sets[set]), nftElems(sets[set], p.addElems[set])); err != nil {
-			return fmt.Errorf("nftables: set %s: %w", set, err)
+		for chunk := range slices.Chunk(p.addElems[set], elemsPerMessage) {
+			if err := conn.SetAddElements(nftSet(table, sets[set]), nftElems(sets[set], chunk)); err != nil {
+				return fmt.Errorf("nftables: set %s: %w", set, err)
+			}
 		}
 	}
 	for _, c := range p.delChains {

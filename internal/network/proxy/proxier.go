@@ -52,6 +52,7 @@ type Proxier struct {
 // SyncStats describes the last successful sync.
 type SyncStats struct {
 	Full          bool
+	Start         time.Time
 	Duration      time.Duration
 	Services      int // Services with rules
 	Chains        int // chains in the table
@@ -174,13 +175,16 @@ func (p *Proxier) Run(ctx context.Context) error {
 	backoff := time.Duration(0)
 	var last time.Time
 	for {
-		if err := p.Sync(); err != nil {
+		worked, err := p.sync()
+		if err != nil {
 			backoff = min(max(2*backoff, p.minSync, time.Second), 30*time.Second)
 			p.log.Error("service proxy sync failed; retrying", "err", err, "retry_in", backoff)
 		} else {
 			backoff = 0
 		}
-		last = p.now()
+		if worked || err != nil {
+			last = p.now()
+		}
 		wait := p.syncPeriod - p.now().Sub(p.lastFullSync())
 		if backoff > 0 {
 			wait = backoff
@@ -231,6 +235,12 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // SyncPeriod rewrite the whole table; the others touch only the chains and map elements of
 // the Services that changed since the last successful sync.
 func (p *Proxier) Sync() error {
+	_, err := p.sync()
+	return err
+}
+
+// sync is Sync, and reports whether there was anything to do.
+func (p *Proxier) sync() (worked bool, err error) {
 	p.syncMu.Lock()
 	defer p.syncMu.Unlock()
 	start := p.now()
@@ -241,8 +251,11 @@ func (p *Proxier) Sync() error {
 	full := p.needFull || start.Sub(p.lastFull) >= p.syncPeriod
 	p.needFull = false
 	p.mu.Unlock()
+	if !full && len(changed) == 0 {
+		return false, nil
+	}
 
-	err := p.sync(start, full, changed)
+	err = p.apply(start, full, changed)
 	if err != nil {
 		p.mu.Lock()
 		for k := range changed {
@@ -250,13 +263,15 @@ func (p *Proxier) Sync() error {
 		}
 		p.needFull = true
 		p.mu.Unlock()
-		return err
+		return true, err
 	}
 	p.syncedOnce.Do(func() { close(p.synced) })
-	return nil
+	return true, nil
 }
 
-func (p *Proxier) sync(start time.Time, full bool, changed map[string]bool) error {
+// apply rebuilds the rules of the changed Services (of all, if full) and programs the
+// kernel.
+func (p *Proxier) apply(start time.Time, full bool, changed map[string]bool) error {
 	next := maps.Clone(p.applied)
 	var keys []string
 	if full {
@@ -308,6 +323,7 @@ func (p *Proxier) sync(start time.Time, full bool, changed map[string]bool) erro
 	ordered := slices.SortedFunc(maps.Values(next), (*serviceRules).compare)
 	table, elems, conflicts := assemble(p.facts, ordered)
 	p.logConflicts(conflicts)
+	built := p.now()
 
 	conn, err := p.newConn()
 	if err != nil {
@@ -363,13 +379,13 @@ func (p *Proxier) sync(start time.Time, full bool, changed map[string]bool) erro
 		rules += len(c.Rules)
 	}
 	p.stats = SyncStats{
-		Full: full, Duration: p.now().Sub(start), Services: len(next),
+		Full: full, Start: start, Duration: p.now().Sub(start), Services: len(next),
 		Chains: len(table.Chains), Rules: rules, ChainsWritten: chainsTouched, Elements: elemsTouched, StaleFlows: stale,
 	}
 	p.metrics.syncDuration.WithLabelValues(syncKind(full)).Observe(p.stats.Duration.Seconds())
 	p.metrics.rules.Set(float64(rules))
 	p.metrics.staleFlows.Add(float64(stale))
-	p.log.Info("service proxy synced", "full", full, "duration", p.stats.Duration, "changed_services", len(keys),
+	p.log.Info("service proxy synced", "full", full, "duration", p.stats.Duration, "build", built.Sub(start), "changed_services", len(keys),
 		"services", len(next), "chains", len(table.Chains), "rules", rules,
 		"chains_written", chainsTouched, "elements_changed", elemsTouched, "stale_udp_flows_deleted", stale)
 	return nil
