@@ -23,6 +23,7 @@ type syncPlan struct {
 	sets        []setSpec // sets and maps to create if missing (all of them on a full sync)
 	flushSets   []string  // sets to empty before adding elements (full sync)
 	writeChains []chainSpec
+	newChains   map[string]bool // chains of writeChains the kernel does not have yet: no flush
 	delElems    map[string][]element // by set
 	addElems    map[string][]element // by set
 	delChains   []string
@@ -44,7 +45,16 @@ func (p syncPlan) touched() (chains, elems int) {
 // chain flushed and written, every static set emptied and filled, and what the kernel has
 // (existingChains, existingSets) that want lacks is deleted.
 func planFull(want tableSpec, existingChains, existingSets []string) syncPlan {
-	p := syncPlan{full: true, sets: want.Sets, writeChains: want.Chains, addElems: map[string][]element{}}
+	p := syncPlan{full: true, sets: want.Sets, writeChains: want.Chains, addElems: map[string][]element{}, newChains: map[string]bool{}}
+	have := map[string]bool{}
+	for _, c := range existingChains {
+		have[c] = true
+	}
+	for _, c := range want.Chains {
+		if !have[c.Name] {
+			p.newChains[c.Name] = true
+		}
+	}
 	wantSet := map[string]bool{}
 	for _, s := range want.Sets {
 		wantSet[s.Name] = true
@@ -76,7 +86,7 @@ func planFull(want tableSpec, existingChains, existingSets []string) syncPlan {
 // affinity sets as old and new have them (nil: the Service has none), and the elements of
 // the static sets, which are compared whole (oldElems is what the kernel has).
 func planIncremental(changed []string, old, new map[string]*serviceRules, oldElems, newElems elementsBySet) syncPlan {
-	p := syncPlan{delElems: map[string][]element{}, addElems: map[string][]element{}}
+	p := syncPlan{delElems: map[string][]element{}, addElems: map[string][]element{}, newChains: map[string]bool{}}
 	for _, key := range changed {
 		o, n := old[key], new[key]
 		oldChains := map[string]string{}
@@ -109,6 +119,9 @@ func planIncremental(changed []string, old, new map[string]*serviceRules, oldEle
 				newChains[c.Name] = true
 				if text, ok := oldChains[c.Name]; recreated || !ok || text != c.String() {
 					p.writeChains = append(p.writeChains, c)
+					if !ok {
+						p.newChains[c.Name] = true
+					}
 				}
 			}
 		}
@@ -240,7 +253,9 @@ func applyPlan(conn *nftables.Conn, name string, p syncPlan, sets map[string]set
 		chains[i] = conn.AddChain(nftChain(table, c))
 	}
 	for i, c := range p.writeChains {
-		conn.FlushChain(chains[i])
+		if !p.newChains[c.Name] {
+			conn.FlushChain(chains[i])
+		}
 		for _, r := range c.Rules {
 			anonMap := func(elems []nftables.SetElement) *nftables.Set {
 				s := &nftables.Set{Table: table, Anonymous: true, Constant: true, IsMap: true,
