@@ -53,6 +53,7 @@ func newTestbed(t *testing.T) *testbed {
 		l := vethInto(t, fmt.Sprintf("skt-ep%d", i+1), ns, fmt.Sprintf("10.42.1.%d/24", 11+i), "10.42.1.1")
 		mustNoErr(t, netlink.LinkSetMaster(l, br))
 		serveHTTP(t, ns, fmt.Sprintf("ep%d", i+1))
+		serveUDP(t, ns, fmt.Sprintf("ep%d", i+1))
 	}
 	cl := vethInto(t, "skt-cl", tb.client, "192.168.50.2/24", "192.168.50.1")
 	mustNoErr(t, netlink.AddrAdd(cl, mustAddr("192.168.50.1/24")))
@@ -70,6 +71,11 @@ func serveHTTP(t *testing.T, nsPath, name string) {
 		return err
 	}))
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/peer" {
+			host, _, _ := net.SplitHostPort(r.RemoteAddr)
+			fmt.Fprint(w, host)
+			return
+		}
 		fmt.Fprint(w, name)
 	}), ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
@@ -79,7 +85,11 @@ func serveHTTP(t *testing.T, nsPath, name string) {
 
 // get fetches http://addr/ over a new connection from the namespace at nsPath ("" for the
 // node) and returns the body.
-func get(nsPath, addr string) (string, error) {
+func get(nsPath, addr string) (string, error) { return getPath(nsPath, addr, "/") }
+
+// getPath fetches http://addr/path; the path /peer answers with the client's address as
+// the endpoint sees it.
+func getPath(nsPath, addr, path string) (string, error) {
 	dial := func(ctx context.Context, network, a string) (net.Conn, error) {
 		d := net.Dialer{Timeout: 3 * time.Second}
 		if nsPath == "" {
@@ -94,13 +104,37 @@ func get(nsPath, addr string) (string, error) {
 		return c, err
 	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
-	resp, err := client.Get("http://" + addr + "/")
+	resp, err := client.Get("http://" + addr + path)
 	if err != nil {
 		return "", err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// serveUDP answers every datagram to port 9000 in the namespace at nsPath with name.
+func serveUDP(t *testing.T, nsPath, name string) {
+	t.Helper()
+	var pc net.PacketConn
+	mustNoErr(t, inNetNS(nsPath, func() error {
+		var err error
+		pc, err = net.ListenPacket("udp", ":9000")
+		return err
+	}))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 512)
+		for {
+			_, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = pc.WriteTo([]byte(name), from)
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); <-done })
 }
 
 // tally fetches addr n times and counts the answers.
@@ -309,6 +343,90 @@ func TestProxyEndToEnd(t *testing.T) {
 		eventually(t, 2*time.Second, func() error {
 			if strings.Contains(nftList(t, p.TableName()), "default/sticky") {
 				return fmt.Errorf("the table still mentions default/sticky")
+			}
+			return nil
+		})
+	})
+}
+
+func TestProxyPoliciesConntrackAndBadInput(t *testing.T) {
+	requireRoot(t)
+	tb := newTestbed(t)
+	cfg := Config{
+		NodeName:     "node-1",
+		NodeIPs:      []netip.Addr{netip.MustParseAddr("192.168.50.1")},
+		ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.42.0.0/16")},
+		ServiceCIDRs: []netip.Prefix{netip.MustParsePrefix("10.43.0.0/16")},
+	}
+	services := []*v1.Service{
+		service("default/cluster", "10.43.0.20", "http:80>30080", withType(v1.ServiceTypeNodePort)),
+		service("default/local", "10.43.0.21", "http:80>30090", withType(v1.ServiceTypeNodePort), withETPLocal()),
+		service("default/udp", "10.43.0.30", "u:9000/UDP"),
+		// Bad input: outside the service CIDR; a duplicate NodePort on a younger Service.
+		service("default/outside", "10.99.0.1", "http:80"),
+		service("default/dup", "10.43.0.40", "http:80>30080", withType(v1.ServiceTypeNodePort), createdAt(time.Minute)),
+	}
+	slices := []*discovery.EndpointSlice{
+		slice("default/cluster", "cluster-a", "http:8080", "10.42.1.11"),
+		slice("default/local", "local-a", "http:8080", "10.42.1.11", "10.42.1.12@node-2"),
+		slice("default/udp", "udp-a", "u:9000/UDP", "10.42.1.11", "10.42.1.12"),
+		slice("default/outside", "outside-a", "http:8080", "10.42.1.12"),
+		slice("default/dup", "dup-a", "http:8080", "10.42.1.12", "10.42.1.300", "fd00::1", "garbage"),
+	}
+	api := newFakeAPI(t, services, slices)
+	startProxier(t, cfg, api)
+
+	t.Run("bad input leaves the rest working", func(t *testing.T) {
+		got := tally(t, tb.client, "192.168.50.1:30080", 10)
+		if got["ep1"] != 10 {
+			t.Fatalf("NodePort 30080, claimed by default/cluster (ep1) and the younger default/dup (ep2): %v; want ep1 only", got)
+		}
+		if body, err := get("", "10.43.0.40:80"); err != nil || body != "ep2" {
+			t.Fatalf("default/dup's ClusterIP: %q, %v; want ep2", body, err)
+		}
+	})
+
+	t.Run("external traffic policy", func(t *testing.T) {
+		if got := tally(t, tb.client, "192.168.50.1:30090", 20); got["ep1"] != 20 {
+			t.Fatalf("NodePort with externalTrafficPolicy Local: %v; want the local endpoint ep1 only", got)
+		}
+		if peer, err := getPath(tb.client, "192.168.50.1:30090", "/peer"); err != nil || peer != "192.168.50.2" {
+			t.Fatalf("externalTrafficPolicy Local: the endpoint saw %q (%v); want the client's own 192.168.50.2", peer, err)
+		}
+		if peer, err := getPath(tb.client, "192.168.50.1:30080", "/peer"); err != nil || peer != "10.42.1.1" {
+			t.Fatalf("externalTrafficPolicy Cluster: the endpoint saw %q (%v); want the node's 10.42.1.1 (masqueraded)", peer, err)
+		}
+	})
+
+	t.Run("stale UDP conntrack entries go with their endpoint", func(t *testing.T) {
+		c, err := net.Dial("udp", "10.43.0.30:9000")
+		mustNoErr(t, err)
+		defer c.Close()
+		ask := func() string {
+			t.Helper()
+			_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+			if _, err := c.Write([]byte("?")); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 16)
+			n, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("UDP to the ClusterIP: %v", err)
+			}
+			return string(buf[:n])
+		}
+		first := ask()
+		for range 5 {
+			if got := ask(); got != first {
+				t.Fatalf("one UDP flow answered by %s, then %s; want one endpoint (conntrack)", first, got)
+			}
+		}
+		keep := map[string]string{"ep1": "10.42.1.12", "ep2": "10.42.1.11"}[first]
+		api.slicesWatch.Modify(slice("default/udp", "udp-a", "u:9000/UDP", keep))
+		// The removed endpoint still answers: only the deleted conntrack entry moves the flow.
+		eventually(t, 2*time.Second, func() error {
+			if got := ask(); got == first {
+				return fmt.Errorf("the flow still goes to %s, the removed endpoint", got)
 			}
 			return nil
 		})
