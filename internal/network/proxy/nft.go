@@ -23,7 +23,7 @@ type syncPlan struct {
 	sets        []setSpec // sets and maps to create if missing (all of them on a full sync)
 	flushSets   []string  // sets to empty before adding elements (full sync)
 	writeChains []chainSpec
-	newChains   map[string]bool // chains of writeChains the kernel does not have yet: no flush
+	newChains   map[string]bool      // chains of writeChains the kernel does not have yet: no flush
 	delElems    map[string][]element // by set
 	addElems    map[string][]element // by set
 	delChains   []string
