@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -357,6 +356,3 @@ func sliceService(s *discovery.EndpointSlice) string {
 	}
 	return serviceKey(s.Namespace, name)
 }
-
-// joinWarnings is for tests and logs.
-func joinWarnings(w []string) string { return strings.Join(w, "\n") }

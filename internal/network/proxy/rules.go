@@ -298,16 +298,7 @@ type serviceRules struct {
 	warnings []string
 }
 
-// ruleCount returns the number of rules in the Service's chains.
-func (s *serviceRules) ruleCount() int {
-	n := 0
-	for _, c := range s.chains {
-		n += len(c.Rules)
-	}
-	return n
-}
-
-// less orders Services by age, then name: the older one wins a contested map key.
+// compare orders Services by age, then name: the older one wins a contested map key.
 func (s *serviceRules) compare(o *serviceRules) int {
 	return cmp.Or(s.created.Compare(o.created), cmp.Compare(s.key, o.key))
 }
