@@ -18,6 +18,7 @@ import (
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
 	"github.com/skiff-project/skiff/internal/controller/resourcequota"
 	"github.com/skiff-project/skiff/internal/controller/serviceaccount"
+	"github.com/skiff-project/skiff/internal/controller/servicelb"
 	"github.com/skiff-project/skiff/internal/controller/statefulset"
 	"github.com/skiff-project/skiff/internal/controller/ttlafterfinished"
 )
@@ -160,6 +161,13 @@ var controllers = []namedStarter{
 	{"podgc", func(c *Context) (func(context.Context), error) {
 		gc := podgc.New(c.Client(podgc.Name), c.Informers, c.Log)
 		return gc.Run, nil
+	}},
+	{"service-lb", func(c *Context) (func(context.Context), error) {
+		lb, err := servicelb.New(c.Client(servicelb.Name), c.Informers, c.Log)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) { lb.Run(ctx, c.Options.Workers) }, nil
 	}},
 	{"ttl-after-finished", func(c *Context) (func(context.Context), error) {
 		tc, err := ttlafterfinished.New(c.Client(ttlafterfinished.Name), c.Informers, c.Log)

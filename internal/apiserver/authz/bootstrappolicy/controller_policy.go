@@ -243,6 +243,11 @@ func controllerRoleRules() map[string][]rbacv1.PolicyRule {
 			newRule("update").groups(legacyGroup).resources("pods/finalizers").rule(),
 			ev,
 		},
+		"service-lb-controller": {
+			newRule("get", "list", "watch").groups(legacyGroup).resources("services", "nodes").rule(),
+			newRule("update", "patch").groups(legacyGroup).resources("services/status").rule(),
+			ev,
+		},
 		"ttl-after-finished-controller": {
 			newRule("get", "list", "watch", "delete").groups(batchGroup).resources("jobs").rule(),
 			ev,

@@ -1,0 +1,230 @@
+package proxy
+
+// Helpers for the tests that need root. When run as root, the test binary re-executes itself
+// in a new network namespace and a new mount namespace (TestMain), which stands for the node:
+// the tables, links and sysctls the tests make never touch the machine's own namespace.
+// (The same scheme as internal/network/podnet's tests.)
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+const isolatedEnv = "SKIFF_PROXY_TEST_ISOLATED"
+
+var noIsolation string
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() == 0 && os.Getenv(isolatedEnv) == "" {
+		code, err := runIsolated()
+		if err == nil {
+			os.Exit(code)
+		}
+		noIsolation = err.Error()
+	}
+	if os.Getenv(isolatedEnv) != "" {
+		if err := prepareIsolated(); err != nil {
+			fmt.Fprintln(os.Stderr, "proxy tests:", err)
+			os.Exit(1)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+func runIsolated() (int, error) {
+	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), isolatedEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("cannot run in new network and mount namespaces: %w", err)
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if code := exit.ExitCode(); code > 0 {
+			return code, nil
+		}
+		return 1, nil
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "proxy tests:", err)
+		return 1, nil
+	}
+	return 0, nil
+}
+
+func prepareIsolated() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetUp(lo)
+}
+
+func requireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates network namespaces, veths, a bridge and nftables tables")
+	}
+	if noIsolation != "" {
+		t.Skip(noIsolation)
+	}
+}
+
+var errThreadTainted = errors.New("could not restore the thread's network namespace")
+
+func onLockedThread(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		err := fn()
+		if !errors.Is(err, errThreadTainted) {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
+}
+
+// newNetNS creates a network namespace pinned by a bind mount, with lo up, and removes the
+// pin when the test ends.
+func newNetNS(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "netns")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := onLockedThread(func() error {
+		orig, err := netns.Get()
+		if err != nil {
+			return err
+		}
+		defer orig.Close()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("unshare: %w", err)
+		}
+		src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
+		mountErr := unix.Mount(src, path, "", unix.MS_BIND, "")
+		if mountErr == nil {
+			if lo, err := netlink.LinkByName("lo"); err == nil {
+				mountErr = netlink.LinkSetUp(lo)
+			}
+		}
+		if err := netns.Set(orig); err != nil {
+			return errThreadTainted
+		}
+		return mountErr
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = unix.Unmount(path, unix.MNT_DETACH)
+		_ = os.Remove(path)
+	})
+	return path
+}
+
+// inNetNS runs fn on a thread in the namespace pinned at path. Sockets fn creates stay in
+// that namespace and may be used from any goroutine afterwards.
+func inNetNS(path string, fn func() error) error {
+	return onLockedThread(func() error {
+		orig, err := netns.Get()
+		if err != nil {
+			return err
+		}
+		defer orig.Close()
+		target, err := netns.GetFromPath(path)
+		if err != nil {
+			return err
+		}
+		defer target.Close()
+		if err := netns.Set(target); err != nil {
+			return fmt.Errorf("enter %s: %w", path, err)
+		}
+		ferr := fn()
+		if err := netns.Set(orig); err != nil {
+			return errThreadTainted
+		}
+		return ferr
+	})
+}
+
+// nsHandle returns a netlink handle in the namespace pinned at path.
+func nsHandle(t testing.TB, path string) *netlink.Handle {
+	t.Helper()
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h
+}
+
+func mustAddr(s string) *netlink.Addr {
+	a, err := netlink.ParseAddr(s)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+func mustNoErr(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// vethInto makes a veth pair whose node end (nodeName) is in the test's namespace and whose
+// other end is eth0 in the namespace pinned at nsPath, with address addr there and a
+// default route via gw. It returns the node end.
+func vethInto(t testing.TB, nodeName, nsPath, addr, gw string) netlink.Link {
+	t.Helper()
+	ns, err := netns.GetFromPath(nsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = nodeName
+	mustNoErr(t, netlink.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: "eth0", PeerNamespace: netlink.NsFd(int(ns))}))
+	t.Cleanup(func() {
+		if l, err := netlink.LinkByName(nodeName); err == nil {
+			_ = netlink.LinkDel(l)
+		}
+	})
+	h := nsHandle(t, nsPath)
+	peer, err := h.LinkByName("eth0")
+	mustNoErr(t, err)
+	mustNoErr(t, h.AddrAdd(peer, mustAddr(addr)))
+	mustNoErr(t, h.LinkSetUp(peer))
+	gwAddr := mustAddr(gw + "/32").IP
+	mustNoErr(t, h.RouteAdd(&netlink.Route{LinkIndex: peer.Attrs().Index, Gw: gwAddr}))
+	link, err := netlink.LinkByName(nodeName)
+	mustNoErr(t, err)
+	mustNoErr(t, netlink.LinkSetUp(link))
+	return link
+}
