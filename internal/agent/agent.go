@@ -260,6 +260,9 @@ func Start(ctx context.Context, cfg Config) (_ *Agent, err error) {
 		return nil, err
 	}
 	a.startServing(runCtx)
+	if err := a.startServices(runCtx); err != nil {
+		return nil, err
+	}
 	a.goRun(func() { a.collectImages(runCtx) })
 	a.ready.Store(true)
 	log.Info("skiff agent ready", "server", cfg.Server, "podCIDRs", a.podCIDRs, "node-ip", a.cfg.NodeIP,

@@ -231,6 +231,44 @@ func TestAgent(t *testing.T) {
 		}
 	})
 
+	t.Run("a Service's ClusterIP and NodePort reach the pod", func(t *testing.T) {
+		svc, err := c.client.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: map[string]string{"app": "web"},
+				Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, url := range []string{
+			"http://" + svc.Spec.ClusterIP + "/hostname",
+			fmt.Sprintf("http://%s:%d/hostname", nodeIP, svc.Spec.Ports[0].NodePort),
+		} {
+			c.eventually(20*time.Second, url, func() string {
+				got, err := httpGet(url)
+				if err != nil {
+					return err.Error()
+				}
+				if strings.TrimSpace(got) != "web" {
+					return "answered " + got
+				}
+				return ""
+			})
+		}
+		// From a pod, by the Service's IP.
+		client := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "svc-client"},
+			Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{
+				Name: "connect", Image: c.image, Args: []string{"tcp-connect", svc.Spec.ClusterIP + ":80", "--timeout", "5s"},
+			}}},
+		}
+		c.createPod(client)
+		done := c.waitPod("svc-client", 30*time.Second, "finished", func(p *corev1.Pod) bool {
+			return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+		})
+		if done.Status.Phase != corev1.PodSucceeded {
+			t.Errorf("a pod could not reach the ClusterIP: %v", done.Status.ContainerStatuses)
+		}
+	})
+
 	t.Run("an agent killed and restarted keeps its pods' containers", func(t *testing.T) {
 		before, _ := c.client.CoreV1().Pods("default").Get(ctx, "web", metav1.GetOptions{})
 		cs := before.Status.ContainerStatuses[0]

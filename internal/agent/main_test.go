@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"io"
 	"log/slog"
 	"net/http"
@@ -121,7 +122,12 @@ func prepareIsolated() error {
 	if err := netlink.LinkSetUp(peer); err != nil {
 		return err
 	}
-	return netlink.LinkSetUp(d)
+	if err := netlink.LinkSetUp(d); err != nil {
+		return err
+	}
+	// A default route, as a machine has: the host reaches ClusterIPs through it (the service
+	// proxy's output chain translates them after routing).
+	return netlink.RouteAdd(&netlink.Route{LinkIndex: d.Attrs().Index, Scope: netlink.SCOPE_LINK, Dst: &net.IPNet{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)}})
 }
 
 // helperConfig is what the agent subprocess runs with.

@@ -94,7 +94,9 @@ func prepareIsolated() error {
 			return err
 		}
 	}
-	return nil
+	// A default route, as a machine has: the host reaches ClusterIPs through it (the service
+	// proxy's output chain translates them after routing).
+	return netlink.RouteAdd(&netlink.Route{LinkIndex: v.Attrs().Index, Scope: netlink.SCOPE_LINK, Dst: &net.IPNet{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)}})
 }
 
 // cleanupNode kills what a node left on the machine: its shims (found by the data dir they

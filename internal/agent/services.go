@@ -1,0 +1,107 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+
+	"github.com/skiff-project/skiff/internal/network/proxy"
+)
+
+// serviceSyncWait bounds how long start-up waits for the first service proxy sync before the
+// node reports ready anyway (the proxy keeps trying, and says why in its log).
+const serviceSyncWait = 30 * time.Second
+
+// startServices starts what makes Services work on this node, from one informer factory of
+// Services and EndpointSlices: the service proxy (an nftables table of its own, see
+// internal/network/proxy), which also sends the cluster DNS Service's port 53 to this node's
+// DNS listener on the bridge gateway. It runs after the pod network, whose bridge and
+// br_netfilter it needs, and waits for the proxy's first sync.
+func (a *Agent) startServices(ctx context.Context) error {
+	cidrs, err := prefixes(a.cfg.ClusterCIDRs)
+	if err != nil {
+		return fmt.Errorf("cluster CIDRs: %w", err)
+	}
+	svcCIDRs, err := prefixes(a.cfg.ServiceCIDRs)
+	if err != nil {
+		return fmt.Errorf("service CIDRs: %w", err)
+	}
+	nodeIP, err := netip.ParseAddr(a.cfg.NodeIP)
+	if err != nil {
+		return fmt.Errorf("node IP: %w", err)
+	}
+	dnsIP, err := netip.ParseAddr(a.cfg.ClusterDNS)
+	if err != nil {
+		return fmt.Errorf("cluster DNS IP: %w", err)
+	}
+	gateway, err := a.gatewayV4()
+	if err != nil {
+		return err
+	}
+	f := informers.NewSharedInformerFactoryWithOptions(a.api, 0, informers.WithTransform(dropManagedFields))
+	services := f.Core().V1().Services().Informer()
+	slices := f.Discovery().V1().EndpointSlices().Informer()
+	p, err := proxy.New(proxy.Config{
+		NodeName:     a.cfg.NodeName,
+		NodeIPs:      []netip.Addr{nodeIP},
+		ClusterCIDRs: cidrs,
+		ServiceCIDRs: svcCIDRs,
+		DNS:          &proxy.LocalDNS{ServiceIP: dnsIP, Target: netip.AddrPortFrom(gateway, 53)},
+		Log:          a.log.With("component", "proxy"),
+	}, services, slices)
+	if err != nil {
+		return err
+	}
+	f.Start(ctx.Done())
+	a.goRun(func() {
+		if err := p.Run(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("service proxy stopped", "err", err)
+		}
+	})
+	select {
+	case <-p.Synced():
+		a.log.Info("service proxy ready", "nftables-table", "inet "+p.TableName(), "cluster-dns", dnsIP, "dns-target", netip.AddrPortFrom(gateway, 53))
+	case <-time.After(serviceSyncWait):
+		a.log.Warn("service proxy not synced yet; the node starts without it", "waited", serviceSyncWait)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// gatewayV4 is the pod network's gateway on this node: the first address of the IPv4 podCIDR
+// (the bridge's address).
+func (a *Agent) gatewayV4() (netip.Addr, error) {
+	for _, c := range a.podCIDRs {
+		p, err := netip.ParsePrefix(c)
+		if err == nil && p.Addr().Is4() {
+			return nthAddress(c, 1)
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("no IPv4 podCIDR in %v", a.podCIDRs)
+}
+
+func prefixes(cidrs []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// dropManagedFields is an informer transform: the node's Service and EndpointSlice caches
+// keep no managedFields.
+func dropManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
+}
