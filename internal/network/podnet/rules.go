@@ -63,15 +63,15 @@ type ruleSpec struct {
 type matchField int
 
 const (
-	fieldSaddr         matchField = iota // ip saddr / ip6 saddr, against Prefix
-	fieldDaddr                           // ip daddr / ip6 daddr, against Prefix
-	fieldIifname                         // iifname, against Name
-	fieldOifname                         // oifname, against Name
-	fieldFibDaddrLocal                   // fib daddr type local: the destination is the node's own
-	fieldL4Proto                         // meta l4proto, against Proto
-	fieldDport                           // th dport (TCP, UDP, SCTP), against Port
-	fieldCtDNAT                          // ct status dnat: the connection's destination was translated
-	fieldCtNotEstablished                // ct state ! established,related: a packet that opens a connection
+	fieldSaddr            matchField = iota // ip saddr / ip6 saddr, against Prefix
+	fieldDaddr                              // ip daddr / ip6 daddr, against Prefix
+	fieldIifname                            // iifname, against Name
+	fieldOifname                            // oifname, against Name
+	fieldFibDaddrLocal                      // fib daddr type local: the destination is the node's own
+	fieldL4Proto                            // meta l4proto, against Proto
+	fieldDport                              // th dport (TCP, UDP, SCTP), against Port
+	fieldCtDNAT                             // ct status dnat: the connection's destination was translated
+	fieldCtNotEstablished                   // ct state ! established,related: a packet that opens a connection
 )
 
 // match is one comparison of a rule.
