@@ -50,6 +50,7 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&cfg.ResolvConf, "resolv-conf", "", "resolver configuration pods get a copy of (default /etc/resolv.conf)")
 	f.StringVar(&clusterCIDR, "cluster-cidr", agent.DefaultClusterCIDR, "the cluster's pod CIDR (the server's --cluster-cidr): pods reach it without masquerade")
 	f.StringVar(&serviceCIDR, "service-cidr", agent.DefaultServiceCIDR, "the cluster's service CIDR (the server's --service-cidr)")
+	f.StringVar(&cfg.NetworkBackend, "network-backend", "vxlan", "how pods reach other nodes' pods: vxlan, host-gw (nodes on one L2 segment) or none")
 	f.StringVar(&labels, "node-labels", "", "extra node labels, k=v,...")
 	f.IntVar(&cfg.MaxPods, "max-pods", 110, "how many pods the node runs at most")
 	return cmd

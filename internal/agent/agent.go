@@ -73,6 +73,9 @@ type Config struct {
 	// 10.42.0.0/16 and 10.43.0.0/16, the server's).
 	ClusterCIDRs []string
 	ServiceCIDRs []string
+	// NetworkBackend is how pods reach the pods of other nodes: "vxlan" (the default),
+	// "host-gw" (nodes on one L2 segment) or "none" (podnet.Backend*).
+	NetworkBackend string
 	// ShimPath is the skiff-shim binary; default: beside this executable.
 	ShimPath string
 	// Labels are added to the Node's; MaxPods is its pods capacity (default 110).
@@ -116,6 +119,11 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Port == 0 {
 		c.Port = KubeletPort
+	}
+	switch c.NetworkBackend {
+	case "", podnet.BackendVXLAN, podnet.BackendHostGW, podnet.BackendNone:
+	default:
+		return fmt.Errorf("agent: network backend %q: want %s, %s or %s", c.NetworkBackend, podnet.BackendVXLAN, podnet.BackendHostGW, podnet.BackendNone)
 	}
 	if c.Token == "" {
 		if c.TokenFile == "" {
@@ -492,8 +500,9 @@ func (a *Agent) startKubelet(ctx context.Context) {
 }
 
 // startNetwork waits for the Node's podCIDR (node IPAM assigns it once the Node is
-// registered), then builds the node's pod network and releases the addresses of pods that
-// went away while no agent ran.
+// registered), then builds the node's pod network, releases the addresses of pods that went
+// away while no agent ran, and starts the overlay to the other nodes (startOverlay), so that
+// the node is Ready with its routes to the nodes known by then.
 func (a *Agent) startNetwork(ctx context.Context) error {
 	cidrs, err := a.waitPodCIDRs(ctx)
 	if err != nil {
@@ -507,6 +516,8 @@ func (a *Agent) startNetwork(ctx context.Context) error {
 		PodCIDRs:     cidrs,
 		ClusterCIDRs: a.cfg.ClusterCIDRs,
 		ServiceCIDRs: a.cfg.ServiceCIDRs,
+		Backend:      a.cfg.NetworkBackend,
+		NodeIP:       a.cfg.NodeIP,
 		Log:          a.log.With("component", "podnet"),
 	})
 	if err != nil {
@@ -523,6 +534,7 @@ func (a *Agent) startNetwork(ctx context.Context) error {
 	if err := n.GC(ctx, live); err != nil {
 		a.log.Warn("pod network GC", "err", err)
 	}
+	a.startOverlay(ctx, n)
 	a.podNet = n
 	a.network.set(n)
 	a.kubelet.UpdateNodeStatus()
