@@ -28,6 +28,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/skiff-project/skiff/test/images"
@@ -417,6 +418,7 @@ func (c *Cluster) startServer() {
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
 	must(t, err)
+	cfg.WarningHandler = rest.NoWarnings{} // PodSecurity warnings for hostPorts and the like
 	c.Client, err = kubernetes.NewForConfig(cfg)
 	must(t, err)
 }
