@@ -36,6 +36,7 @@ type Network struct {
 	peers    []Peer            // the last SetPeers
 	peersSet bool              // whether SetPeers has run
 	skipped  map[string]string // peers left out of the overlay, and why, as last logged
+	notYet   int               // peers not announced yet, as last logged
 }
 
 // New checks cfg and returns the node's network. It opens the IPAM records in cfg.StateDir

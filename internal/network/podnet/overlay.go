@@ -73,6 +73,10 @@ func (e overlayFDB) String() string { return fmt.Sprintf("%s dst %s", e.MAC, e.D
 type skippedPeer struct {
 	Name   string
 	Reason string
+	// NotYet is true for a peer that has not announced itself yet (no podCIDR, no
+	// annotations): the normal state of a joining node, or of a simulated one, which is
+	// counted rather than logged one by one.
+	NotYet bool
 }
 
 // overlayPlan is what the kernel should hold for the node's peers.
@@ -104,19 +108,20 @@ func planOverlay(p parsedConfig, peers []Peer) overlayPlan {
 	claimed := map[netip.Prefix]string{} // podCIDR -> the peer that has it
 	macs := map[string]string{}          // VTEP MAC -> the peer that has it
 	skip := func(name, format string, args ...any) {
-		plan.Skipped = append(plan.Skipped, skippedPeer{name, fmt.Sprintf(format, args...)})
+		plan.Skipped = append(plan.Skipped, skippedPeer{Name: name, Reason: fmt.Sprintf(format, args...)})
 	}
 	for _, peer := range sorted {
 		if peer.Name == p.node {
 			continue
 		}
 		if len(peer.PodCIDRs) == 0 {
-			skip(peer.Name, "no podCIDR yet")
+			plan.Skipped = append(plan.Skipped, skippedPeer{Name: peer.Name, Reason: "no podCIDR yet", NotYet: true})
 			continue
 		}
 		backend := peer.Annotations[AnnotationBackend]
 		if backend == "" {
-			skip(peer.Name, "has not published its network (annotation %s)", AnnotationBackend)
+			plan.Skipped = append(plan.Skipped, skippedPeer{Name: peer.Name, NotYet: true,
+				Reason: fmt.Sprintf("has not published its network (annotation %s)", AnnotationBackend)})
 			continue
 		}
 		if backend != p.backend {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -35,7 +34,8 @@ func (n *Network) Backend() string { return n.cfg.backend }
 // VXLANName returns the name of the node's VXLAN device (which exists only with BackendVXLAN).
 func (n *Network) VXLANName() string { return n.cfg.vxlan }
 
-// SetPeers makes the node's routes to other nodes' pods those that peers call for: it is the
+// SetPeers makes the node's routes to other nodes' pods those that peers call for (and, with
+// vxlan, repairs the VXLAN device first, as EnsureNode makes it): peers is the
 // whole set of nodes (the node itself among them or not), and SetPeers adds, changes and
 // removes routes, neighbour entries and forwarding entries to match, removing the overlay's
 // entries that belong to no peer (left by an earlier agent, or by a peer that went away). It
@@ -50,6 +50,12 @@ func (n *Network) SetPeers(ctx context.Context, peers []Peer) error {
 	}
 	n.peers = slices.Clone(peers)
 	n.peersSet = true
+	if n.cfg.backend == BackendVXLAN {
+		// Repairs the device if someone deleted or changed it since EnsureNode.
+		if err := n.ensureVXLAN(); err != nil {
+			return fmt.Errorf("pod network: overlay: %w", err)
+		}
+	}
 	if err := n.syncPeers(); err != nil {
 		return fmt.Errorf("pod network: overlay: %w", err)
 	}
@@ -212,24 +218,34 @@ func (n *Network) syncPeers() error {
 	return errors.Join(errs...)
 }
 
-// logSkipped logs the peers left out of the overlay whose reasons changed since the last time.
+// logSkipped logs the peers left out of the overlay whose reasons changed since the last
+// time, and how many peers have not announced themselves yet when that number changes.
 func (n *Network) logSkipped(skipped []skippedPeer) {
 	now := map[string]string{}
+	var notYet []string
 	for _, s := range skipped {
+		if s.NotYet {
+			notYet = append(notYet, s.Name)
+			continue
+		}
 		if now[s.Name] != "" {
 			now[s.Name] += "; "
 		}
 		now[s.Name] += s.Reason
 	}
-	if maps.Equal(now, n.skipped) {
-		return
-	}
 	for name, reason := range now {
 		if n.skipped[name] != reason {
-			n.log.Info("overlay: peer left out", "peer", name, "reason", reason)
+			n.log.Warn("overlay: peer left out", "peer", name, "reason", reason)
 		}
 	}
 	n.skipped = now
+	if len(notYet) != n.notYet {
+		n.notYet = len(notYet)
+		if len(notYet) > 0 {
+			n.log.Info("overlay: peers without a podCIDR or network annotations yet, left out until they have them",
+				"count", len(notYet), "first", notYet[:min(len(notYet), 5)])
+		}
+	}
 }
 
 // overlayEntries reads what the kernel holds of the overlay: the routes marked

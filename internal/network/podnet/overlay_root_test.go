@@ -217,6 +217,14 @@ func TestOverlayVXLAN(t *testing.T) {
 	}
 	crossNode(t, podA, ipA, podB, ipB)
 
+	// A deleted device is made again, with its entries, by the next SetPeers.
+	mustNoErr(t, h.LinkDel(link))
+	if err := dialEcho(podA, echoAddr(t, podB, ipB)); err == nil {
+		t.Fatal("pod a reaches pod b without the VXLAN device")
+	}
+	a.setPeers(t, a, b)
+	crossNode(t, podA, ipA, podB, ipB)
+
 	// A restarted agent adopts the device and its entries: connectivity holds before and
 	// after it sets its peers again, and nothing is re-created.
 	a.restart(t, overlayConfig("node-a", "10.42.20.0/24", BackendVXLAN))
@@ -234,9 +242,15 @@ func TestOverlayVXLAN(t *testing.T) {
 	if have := overlayState(t, a); have != "routes [] neighbours [] fdb []" {
 		t.Fatalf("node a's overlay without peers: %s", have)
 	}
-	if err := dialEcho(podA, net.JoinHostPort(ipB, "1")); err == nil {
+	if err := dialEcho(podA, echoAddr(t, podB, ipB)); err == nil {
 		t.Fatal("pod a reaches pod b without a route")
 	}
+}
+
+// echoAddr starts an echo server in the pod and returns its address.
+func echoAddr(t *testing.T, podNS, ip string) string {
+	addr, _ := echoServer(t, podNS, net.JoinHostPort(ip, "0"))
+	return addr
 }
 
 // overlayState describes the overlay entries of a node's kernel.
