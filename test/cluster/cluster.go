@@ -55,6 +55,10 @@ type Options struct {
 	// Binary is the skiff binary, with skiff-shim beside it; "" means $SKIFF_BIN, else both built
 	// from this repository once per test process.
 	Binary string
+	// BeforeAgents, if set, runs once the bridge, the node namespaces and the server exist and
+	// before any agent starts (to serve DNS on c.ServerIP for a --resolv-conf, say); the flags
+	// it returns are added to every agent's, after AgentArgs.
+	BeforeAgents func(c *Cluster) []string
 }
 
 // Cluster is a running multi-node cluster.
@@ -199,6 +203,9 @@ func New(t *testing.T, opts Options) *Cluster {
 	start := time.Now()
 	c.startServer()
 	c.importImages()
+	if opts.BeforeAgents != nil {
+		c.opts.AgentArgs = append(append([]string(nil), c.opts.AgentArgs...), opts.BeforeAgents(c)...)
+	}
 	for _, n := range c.Nodes {
 		n.start()
 	}
@@ -635,6 +642,21 @@ func (c *Cluster) Kubectl(args ...string) (stdout, stderr string, code int) {
 		c.t.Fatalf("kubectl %v: %v", args, err)
 	}
 	return out.String(), errb.String(), code
+}
+
+// Apply runs `kubectl apply -f -` with manifest (YAML or JSON, several documents allowed) and
+// fails the test unless it succeeds; it returns kubectl's output.
+func (c *Cluster) Apply(manifest string) string {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "kubectl", "--kubeconfig", c.Server.Kubeconfig, "--cache-dir", c.cache, "apply", "-f", "-")
+	cmd.Stdin = strings.NewReader(manifest)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		c.t.Fatalf("kubectl apply: %v\n%s", err, out)
+	}
+	return string(out)
 }
 
 // MustKubectl runs kubectl and fails the test unless it succeeds; it returns stdout.

@@ -55,7 +55,18 @@ func TestMain(m *testing.M) {
 // each node's namespace has its address and route, Partition cuts a node off and Heal
 // reconnects it, and RestartAgent brings an agent back.
 func TestCluster(t *testing.T) {
-	c := New(t, Options{})
+	var before string
+	c := New(t, Options{BeforeAgents: func(c *Cluster) []string {
+		before = c.ServerIP
+		return []string{"--max-pods", "50"}
+	}})
+	if before != c.ServerIP {
+		t.Errorf("BeforeAgents saw ServerIP %q, want %q", before, c.ServerIP)
+	}
+	c.Apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n  namespace: default\ndata:\n  k: v\n")
+	if out := c.MustKubectl("get", "configmap", "applied", "-o", "jsonpath={.data.k}"); out != "v" {
+		t.Errorf("the applied ConfigMap has k=%q", out)
+	}
 	ctx := context.Background()
 	for _, n := range c.Nodes {
 		node, err := c.Client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
@@ -64,6 +75,9 @@ func TestCluster(t *testing.T) {
 		}
 		if node.Annotations[podnet.AnnotationPublicIP] != n.IP || node.Annotations[podnet.AnnotationBackend] != podnet.BackendVXLAN {
 			t.Errorf("node %s: annotations %v", n.Name, node.Annotations)
+		}
+		if pods := node.Status.Capacity.Pods().Value(); pods != 50 {
+			t.Errorf("node %s: pods capacity %d, want 50 from BeforeAgents' --max-pods", n.Name, pods)
 		}
 	}
 	out := c.MustKubectl("get", "nodes", "-o", "wide")
