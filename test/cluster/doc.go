@@ -14,6 +14,19 @@
 //	  | bridge, vxlan, pods|  | bridge, vxlan, pods|   ServerIP
 //	  +--------------------+  +--------------------+
 //
+// A test uses it like this (test/e2e/overlay_test.go has more):
+//
+//	imgs, err := cluster.TestImages(ctx)               // skiffhost and busybox, imported on every node
+//	c := cluster.New(t, cluster.Options{Nodes: 2, Images: imgs, AgentArgs: []string{"--network-backend", "vxlan"}})
+//	a, b := c.Nodes[0], c.Nodes[1]                      // Name, IP, NetNS, DataDir
+//	c.Apply(manifest)                                   // or c.Client (client-go), c.MustKubectl(...)
+//	c.MustKubectl("exec", "web", "--", "/skiffhost", "get", "http://"+b.IP+":30080/")
+//	body, err := b.HTTPClient(3*time.Second).Get(...)   // from inside node b; a.Dial, a.Exec("ip", "route")
+//	http.Get("http://" + b.IP + ":30080/")              // from the machine, whose address is c.ServerIP
+//	c.KillAgent(b.Name); c.StartAgent(b.Name)           // or RestartAgent, StopAgent
+//	c.Partition(b.Name); c.Heal(b.Name)                 // cut the node's link, and mend it
+//	c.Eventually(20*time.Second, func() string { ... }) // "" when done, else what is still wrong
+//
 // New(t, Options) builds it and registers its removal with t.Cleanup: the agents, the server,
 // the pods' shims and containers (found by their data dirs and cgroups), every mount under
 // Cluster.Dir, the namespaces, the bridge and the files, whether the test passed or not. When
