@@ -52,6 +52,7 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&serviceCIDR, "service-cidr", agent.DefaultServiceCIDR, "the cluster's service CIDR (the server's --service-cidr)")
 	f.StringVar(&cfg.ClusterDNS, "cluster-dns", "", "the cluster DNS Service's IP (the server's --cluster-dns; default: the 10th address of --service-cidr)")
 	f.StringVar(&cfg.ClusterDomain, "cluster-domain", agent.DefaultClusterDomain, "the cluster's DNS domain (the server's --cluster-domain)")
+	f.StringVar(&cfg.NetworkBackend, "network-backend", "vxlan", "how pods reach other nodes' pods: vxlan, host-gw (nodes on one L2 segment) or none")
 	f.StringVar(&labels, "node-labels", "", "extra node labels, k=v,...")
 	f.IntVar(&cfg.MaxPods, "max-pods", 110, "how many pods the node runs at most")
 	return cmd

@@ -73,6 +73,7 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.AgentDataDir, "agent-data-dir", "", "data dir of the local node agent (default <data-dir>/agent)")
 	f.StringVar(&cfg.NodeIP, "node-ip", "", "InternalIP of the local node (default: --advertise-address, else the address of the interface with the default route)")
 	f.StringVar(&cfg.ResolvConf, "resolv-conf", "", "resolver configuration the local node's pods get a copy of (default /etc/resolv.conf)")
+	f.StringVar(&cfg.NetworkBackend, "network-backend", "vxlan", "how the local node's pods reach other nodes' pods: vxlan, host-gw (nodes on one L2 segment) or none")
 	f.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "external etcd endpoints (default: embedded etcd)")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", cfg.ClusterCIDR, "pod network CIDR")
 	f.IntVar(&cfg.NodeCIDRMaskSize, "node-cidr-mask-size", cfg.NodeCIDRMaskSize, "prefix length of each node's pod CIDR")

@@ -157,6 +157,18 @@ func (p *podNetwork) Setup(ctx context.Context, podUID, netnsPath string) ([]str
 	return p.net.Setup(ctx, podUID, netnsPath)
 }
 
+// SetHostPorts publishes a pod's hostPorts.
+func (p *podNetwork) SetHostPorts(ctx context.Context, podUID string, ports []linux.HostPort) error {
+	if err := p.wait(ctx); err != nil {
+		return err
+	}
+	ms := make([]podnet.HostPortMapping, len(ports))
+	for i, hp := range ports {
+		ms[i] = podnet.HostPortMapping{Protocol: string(hp.Protocol), HostIP: hp.HostIP, HostPort: hp.HostPort, ContainerPort: hp.ContainerPort}
+	}
+	return p.net.SetHostPorts(ctx, podUID, ms)
+}
+
 // Teardown disconnects it.
 func (p *podNetwork) Teardown(ctx context.Context, podUID, netnsPath string) error {
 	if err := p.wait(ctx); err != nil {

@@ -81,6 +81,9 @@ type Config struct {
 	// cluster.local.
 	ClusterDNS    string
 	ClusterDomain string
+	// NetworkBackend is how pods reach the pods of other nodes: "vxlan" (the default),
+	// "host-gw" (nodes on one L2 segment) or "none" (podnet.Backend*).
+	NetworkBackend string
 	// ShimPath is the skiff-shim binary; default: beside this executable.
 	ShimPath string
 	// Labels are added to the Node's; MaxPods is its pods capacity (default 110).
@@ -124,6 +127,11 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Port == 0 {
 		c.Port = KubeletPort
+	}
+	switch c.NetworkBackend {
+	case "", podnet.BackendVXLAN, podnet.BackendHostGW, podnet.BackendNone:
+	default:
+		return fmt.Errorf("agent: network backend %q: want %s, %s or %s", c.NetworkBackend, podnet.BackendVXLAN, podnet.BackendHostGW, podnet.BackendNone)
 	}
 	if c.Token == "" {
 		if c.TokenFile == "" {
@@ -529,8 +537,9 @@ func (a *Agent) startKubelet(ctx context.Context) {
 }
 
 // startNetwork waits for the Node's podCIDR (node IPAM assigns it once the Node is
-// registered), then builds the node's pod network and releases the addresses of pods that
-// went away while no agent ran.
+// registered), then builds the node's pod network, releases the addresses of pods that went
+// away while no agent ran, and starts the overlay to the other nodes (startOverlay), so that
+// the node is Ready with its routes to the nodes known by then.
 func (a *Agent) startNetwork(ctx context.Context) error {
 	cidrs, err := a.waitPodCIDRs(ctx)
 	if err != nil {
@@ -544,6 +553,8 @@ func (a *Agent) startNetwork(ctx context.Context) error {
 		PodCIDRs:     cidrs,
 		ClusterCIDRs: a.cfg.ClusterCIDRs,
 		ServiceCIDRs: a.cfg.ServiceCIDRs,
+		Backend:      a.cfg.NetworkBackend,
+		NodeIP:       a.cfg.NodeIP,
 		Log:          a.log.With("component", "podnet"),
 	})
 	if err != nil {
@@ -560,6 +571,7 @@ func (a *Agent) startNetwork(ctx context.Context) error {
 	if err := n.GC(ctx, live); err != nil {
 		a.log.Warn("pod network GC", "err", err)
 	}
+	a.startOverlay(ctx, n)
 	a.podNet = n
 	a.network.set(n)
 	a.kubelet.UpdateNodeStatus()

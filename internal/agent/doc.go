@@ -11,7 +11,10 @@
 //  4. the kubelet (one kubelet.Kubelet on a kubelet.Host watching the node's pods, its Node and
 //     every Service), which registers the Node and reports it NotReady until step 5;
 //  5. the pod network, once node IPAM has given the Node its podCIDRs: EnsureNode, then GC of
-//     the addresses of pods gone meanwhile; the runtime's network set-ups wait until then;
+//     the addresses of pods gone meanwhile, then the overlay (overlay.go): the node publishes
+//     its network annotations on its Node, watches every Node and gives them to the pod
+//     network as peers (routes to their podCIDRs), at once and on every change; the runtime's
+//     network set-ups wait until then;
 //  6. the serving certificate for port 10250 (kubelet-serving signer, the node's name and IP),
 //     renewed at 80% too, and Config.Serve with it when set.
 //

@@ -17,9 +17,11 @@ type Config struct {
 	// AgentDataDir is the local agent's data dir (default <DataDir>/agent); NodeIP its node's
 	// InternalIP (default AdvertiseAddress, else detected); ResolvConf the resolver
 	// configuration its pods copy.
-	AgentDataDir     string
-	NodeIP           string
-	ResolvConf       string
+	AgentDataDir string
+	NodeIP       string
+	ResolvConf   string
+	// NetworkBackend is the local node's pod network backend: vxlan (""), host-gw or none.
+	NetworkBackend   string
 	EtcdServers      []string
 	ClusterCIDR      string
 	NodeCIDRMaskSize int

@@ -255,7 +255,8 @@ func TestSkiffhostServe(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	host, _ := os.Hostname()
-	for path, want := range map[string]string{"/": host + "\n", "/hostname": host + "\n", "/echo?msg=hi%20there": "hi there\n", "/healthz": "ok\n"} {
+	for path, want := range map[string]string{"/": host + "\n", "/hostname": host + "\n", "/echo?msg=hi%20there": "hi there\n", "/healthz": "ok\n",
+		"/clientip": "127.0.0.1\n"} {
 		if code, body := get(path); code != 200 || body != want {
 			t.Errorf("GET %s = %d %q, want %q", path, code, body, want)
 		}
@@ -269,10 +270,17 @@ func TestSkiffhostServe(t *testing.T) {
 	if code, _ := get("/file?path=/nonexistent"); code != 404 {
 		t.Errorf("/file of a missing file = %d", code)
 	}
+	out, err := exec.Command(bin, "get", base+"/echo?msg=got").CombinedOutput()
+	if err != nil || string(out) != "got\n" {
+		t.Errorf("skiffhost get: %q, %v", out, err)
+	}
+	if out, err := exec.Command(bin, "get", base+"/nonexistent").CombinedOutput(); exitCode(err) != 1 || !strings.Contains(string(out), "404") {
+		t.Errorf("skiffhost get of a 404: exit %d, %q", exitCode(err), out)
+	}
 	if code, body := get("/exit?code=7"); code != 200 || body != "exiting 7\n" {
 		t.Errorf("/exit = %d %q", code, body)
 	}
-	err := cmd.Wait()
+	err = cmd.Wait()
 	if code := exitCode(err); code != 7 {
 		t.Errorf("exit code after /exit?code=7: %d (%v)", code, err)
 	}

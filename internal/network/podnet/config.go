@@ -29,15 +29,47 @@ type Config struct {
 	ClusterCIDRs []string
 	// ServiceCIDRs lists service ranges that pod traffic reaches unmasqueraded.
 	ServiceCIDRs []string
-	// MTU is the MTU of the bridge and of every veth. 0 means the MTU of the interface that
-	// holds the default route (1500 if there is none).
+	// MTU is the MTU of the bridge, of every veth and of the VXLAN device. 0 means the MTU
+	// of the interface that holds NodeIP (else the one with the default route; 1500 if there
+	// is none), less the VXLAN overhead with BackendVXLAN (50 bytes over IPv4, 70 over IPv6).
 	MTU int
 	// BridgeName is the bridge's name; "" means one derived from NodeName: "skb" and 8 hex
 	// characters of a hash.
 	BridgeName string
+	// Backend is how pods reach the pods of other nodes: BackendVXLAN ("" means it),
+	// BackendHostGW, or BackendNone (pods reach pods of this node only).
+	Backend string
+	// NodeIP is the node's address on the network between the nodes (the Node's InternalIP):
+	// the VXLAN device's local address, the address other nodes route this node's podCIDRs
+	// to, and what the node publishes as AnnotationPublicIP. Required unless Backend is
+	// BackendNone.
+	NodeIP string
+	// VNI is the VXLAN network identifier; 0 means 1. Every node of a cluster must use the same.
+	VNI int
+	// VXLANPort is the UDP port of the VXLAN device; 0 means 8472 (Linux's and flannel's).
+	VXLANPort int
 	// Log receives one line per change the Network makes to the host; nil discards them.
 	Log *slog.Logger
 }
+
+// The backends of Config.Backend.
+const (
+	// BackendVXLAN carries pod traffic between nodes in VXLAN (UDP port 8472), as flannel's
+	// vxlan backend does: it works across any IP network between the nodes.
+	BackendVXLAN = "vxlan"
+	// BackendHostGW routes each other node's podCIDRs via that node's address, as flannel's
+	// host-gw backend does: no encapsulation, but every node must be on one L2 segment.
+	BackendHostGW = "host-gw"
+	// BackendNone connects no nodes: pods reach the pods of their own node and, masqueraded,
+	// the world.
+	BackendNone = "none"
+)
+
+// Defaults of the VXLAN device.
+const (
+	DefaultVNI       = 1
+	DefaultVXLANPort = 8472
+)
 
 // maxIfaceName is the longest Linux interface name (IFNAMSIZ less the terminating NUL).
 const maxIfaceName = 15
@@ -67,11 +99,22 @@ func hostVethName(nodeName, podUID string) string {
 	return "skv" + nameHash(12, "veth", nodeName, podUID)
 }
 
+// vxlanName returns the VXLAN device name derived from a node name: "skx" and 8 hex
+// characters of a hash of the name, 11 characters in all.
+func vxlanName(nodeName string) string { return "skx" + nameHash(8, "vxlan", nodeName) }
+
+// vtepMAC returns the VXLAN device's MAC address derived from the node name: stable, so that
+// a re-created device (after a reboot) keeps the address the other nodes know.
+func vtepMAC(nodeName string) net.HardwareAddr { return localMAC("vtep-mac/" + nodeName) }
+
 // bridgeMAC returns a stable, locally administered unicast MAC address for the bridge named
 // name, so that the bridge's address does not change as ports come and go (a bridge without
 // an explicitly set address takes the lowest of its ports').
-func bridgeMAC(name string) net.HardwareAddr {
-	sum := sha256.Sum256([]byte("mac/" + name))
+func bridgeMAC(name string) net.HardwareAddr { return localMAC("mac/" + name) }
+
+// localMAC returns a locally administered unicast MAC address from a hash of seed.
+func localMAC(seed string) net.HardwareAddr {
+	sum := sha256.Sum256([]byte(seed))
 	mac := net.HardwareAddr(sum[:6])
 	mac[0] = mac[0]&0xfe | 0x02
 	return mac
@@ -99,6 +142,12 @@ type parsedConfig struct {
 	bridge string
 	table  string
 	node   string
+
+	backend string     // BackendVXLAN, BackendHostGW or BackendNone
+	nodeIP  netip.Addr // invalid with BackendNone and no NodeIP
+	vxlan   string     // the VXLAN device's name
+	vni     int
+	port    int
 }
 
 // parseConfig checks cfg and derives names and ranges from it. It does not touch the host.
@@ -175,7 +224,48 @@ func parseConfig(cfg Config) (parsedConfig, error) {
 	if cfg.MTU != 0 && (cfg.MTU < minMTU || cfg.MTU > 65535) {
 		return p, fmt.Errorf("node %s: MTU %d: want 0 or %d..65535", cfg.NodeName, cfg.MTU, minMTU)
 	}
+	if err := parseOverlay(cfg, &p); err != nil {
+		return p, fmt.Errorf("node %s: %w", cfg.NodeName, err)
+	}
 	return p, nil
+}
+
+// parseOverlay checks the overlay's part of cfg into p.
+func parseOverlay(cfg Config, p *parsedConfig) error {
+	p.backend = cfg.Backend
+	if p.backend == "" {
+		p.backend = BackendVXLAN
+	}
+	switch p.backend {
+	case BackendVXLAN, BackendHostGW, BackendNone:
+	default:
+		return fmt.Errorf("network backend %q: want %s, %s or %s", cfg.Backend, BackendVXLAN, BackendHostGW, BackendNone)
+	}
+	if cfg.NodeIP != "" {
+		a, err := netip.ParseAddr(cfg.NodeIP)
+		if err != nil || a.Zone() != "" || a.Is4In6() || !a.IsGlobalUnicast() {
+			return fmt.Errorf("node IP %q is not a unicast IP address", cfg.NodeIP)
+		}
+		p.nodeIP = a
+	}
+	if p.backend != BackendNone && !p.nodeIP.IsValid() {
+		return fmt.Errorf("network backend %s needs the node IP", p.backend)
+	}
+	p.vxlan = vxlanName(cfg.NodeName)
+	p.vni, p.port = cfg.VNI, cfg.VXLANPort
+	if p.vni == 0 {
+		p.vni = DefaultVNI
+	}
+	if p.port == 0 {
+		p.port = DefaultVXLANPort
+	}
+	if p.vni < 1 || p.vni > 1<<24-1 {
+		return fmt.Errorf("VNI %d: want 1..16777215", p.vni)
+	}
+	if p.port < 1 || p.port > 65535 {
+		return fmt.Errorf("VXLAN port %d: want 1..65535", p.port)
+	}
+	return nil
 }
 
 // parseCIDR parses a CIDR that must be a network address in canonical form.

@@ -20,6 +20,8 @@ func TestNames(t *testing.T) {
 		bridgeName("node-1"):            "skba5a01438",
 		tableName("node-1"):             "skiff-podnet-5f7a32c7",
 		hostVethName("node-1", "uid-1"): "skvb75dc03bc77e",
+		vxlanName("node-1"):             "skx1b58a0f5",
+		vtepMAC("node-1").String():      "ea:b3:ba:0c:7e:86",
 	}
 	for got, want := range pinned {
 		if got != want {
@@ -69,7 +71,7 @@ func TestValidIfaceName(t *testing.T) {
 
 func TestParseConfig(t *testing.T) {
 	base := func() Config {
-		return Config{NodeName: "n1", StateDir: "/tmp/x", PodCIDRs: []string{"10.42.1.0/24"}}
+		return Config{NodeName: "n1", StateDir: "/tmp/x", PodCIDRs: []string{"10.42.1.0/24"}, NodeIP: "192.0.2.10"}
 	}
 	tests := []struct {
 		name    string
@@ -93,6 +95,23 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("bridge = %s", p.bridge)
 			}
 		}},
+		{name: "overlay defaults", check: func(t *testing.T, p parsedConfig) {
+			if p.backend != BackendVXLAN || p.vni != 1 || p.port != 8472 || p.vxlan != vxlanName("n1") || p.nodeIP != netip.MustParseAddr("192.0.2.10") {
+				t.Errorf("got %+v", p)
+			}
+		}},
+		{name: "host-gw", edit: func(c *Config) { c.Backend = BackendHostGW; c.VNI = 7; c.VXLANPort = 4789 }, check: func(t *testing.T, p parsedConfig) {
+			if p.backend != BackendHostGW || p.vni != 7 || p.port != 4789 {
+				t.Errorf("got %+v", p)
+			}
+		}},
+		{name: "none needs no node IP", edit: func(c *Config) { c.Backend = BackendNone; c.NodeIP = "" }},
+		{name: "unknown backend", edit: func(c *Config) { c.Backend = "wireguard" }, wantErr: `network backend "wireguard": want vxlan, host-gw or none`},
+		{name: "vxlan needs a node IP", edit: func(c *Config) { c.NodeIP = "" }, wantErr: "network backend vxlan needs the node IP"},
+		{name: "host-gw needs a node IP", edit: func(c *Config) { c.NodeIP = ""; c.Backend = BackendHostGW }, wantErr: "network backend host-gw needs the node IP"},
+		{name: "bad node IP", edit: func(c *Config) { c.NodeIP = "127.0.0.1" }, wantErr: `node IP "127.0.0.1" is not a unicast IP address`},
+		{name: "bad VNI", edit: func(c *Config) { c.VNI = 1 << 24 }, wantErr: "VNI 16777216: want 1..16777215"},
+		{name: "bad port", edit: func(c *Config) { c.VXLANPort = 70000 }, wantErr: "VXLAN port 70000"},
 		{name: "no node name", edit: func(c *Config) { c.NodeName = "" }, wantErr: "node name is empty"},
 		{name: "no state dir", edit: func(c *Config) { c.StateDir = "" }, wantErr: "state dir is empty"},
 		{name: "no podCIDRs", edit: func(c *Config) { c.PodCIDRs = nil }, wantErr: "no podCIDRs"},

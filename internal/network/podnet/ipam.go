@@ -77,8 +77,8 @@ func (s *ipamStore) allocate(r ipRange, podUID string) (a netip.Addr, fresh bool
 	for {
 		a, ok := nextFree(r, last, recs)
 		if !ok {
-			return a, false, fmt.Errorf("%w: %s has no free address for pod %s (%d of %d allocated)",
-				ErrPodCIDRExhausted, r.Prefix, podUID, countIn(recs, r), r.Size())
+			return a, false, fmt.Errorf("%w: no address left in the node's podCIDR %s (%d of %d in use by other pods)",
+				ErrPodCIDRExhausted, r.Prefix, countIn(recs, r), r.Size())
 		}
 		err := s.create(a, podUID)
 		if errors.Is(err, fs.ErrExist) {

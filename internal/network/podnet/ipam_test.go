@@ -114,7 +114,7 @@ func TestIPAMExhaustion(t *testing.T) {
 			if !errors.Is(err, ErrPodCIDRExhausted) {
 				t.Fatalf("allocate beyond capacity: err = %v, want ErrPodCIDRExhausted", err)
 			}
-			want := fmt.Sprintf("podCIDR exhausted: %s has no free address for pod one-too-many (%d of %d allocated)", tt.cidr, tt.pods, tt.pods)
+			want := fmt.Sprintf("podCIDR exhausted: no address left in the node's podCIDR %s (%d of %d in use by other pods)", tt.cidr, tt.pods, tt.pods)
 			if err.Error() != want {
 				t.Fatalf("error = %q\nwant    %q", err, want)
 			}

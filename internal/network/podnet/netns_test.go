@@ -263,13 +263,18 @@ func newTestNetwork(t testing.TB, cfg Config) (*Network, *logBuffer) {
 	if _, isB := t.(*testing.B); isB {
 		w = io.Discard
 	}
-	cfg.Log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.Log = newLogger(w)
 	n, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { removeNode(t, n) })
 	return n, logs
+}
+
+// newLogger returns a logger of every level writing text to w.
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // removeNode deletes what EnsureNode and Setup made on the host for n: the veths on its
@@ -416,15 +421,21 @@ func echoServer(t testing.TB, nsPath, addr string) (listenAddr string, peers <-c
 	return ln.Addr().String(), out
 }
 
-// dialEcho connects from the namespace pinned at nsPath to addr, sends a line and checks that
+// dialEcho connects from the namespace pinned at nsPath ("" for the calling thread's) to addr, sends a line and checks that
 // it comes back.
 func dialEcho(nsPath, addr string) error {
 	var c net.Conn
-	err := inNetNS(nsPath, func() error {
+	dial := func() error {
 		var err error
 		c, err = net.DialTimeout("tcp", addr, 5*time.Second)
 		return err
-	})
+	}
+	var err error
+	if nsPath == "" {
+		err = dial() // in the calling thread's namespace
+	} else {
+		err = inNetNS(nsPath, dial)
+	}
 	if err != nil {
 		return fmt.Errorf("dial %s: %w", addr, err)
 	}

@@ -30,14 +30,21 @@ type Network struct {
 	store *ipamStore
 	host  *netlink.Handle // the zero Handle: a socket per request, in the caller's namespace
 
-	node sync.Mutex // serialises EnsureNode
+	// node serialises EnsureNode, SetPeers, SetHostPorts and the table's programming, and
+	// guards what follows.
+	node     sync.Mutex
+	peers    []Peer            // the last SetPeers
+	peersSet bool              // whether SetPeers has run
+	skipped  map[string]string // peers left out of the overlay, and why, as last logged
+	notYet   int               // peers not announced yet, as last logged
 }
 
 // New checks cfg and returns the node's network. It opens the IPAM records in cfg.StateDir
 // (creating the directory if missing), keeping those already there, and changes nothing in
 // the kernel, so it is safe to call after a restart: EnsureNode then adopts the bridge,
-// addresses and table that already exist. With
-// cfg.MTU 0 it reads the MTU of the interface that holds the default route.
+// addresses, table and VXLAN device that already exist. With cfg.MTU 0 it reads the MTU of
+// the interface that holds cfg.NodeIP (else of the one that holds the default route) and, with
+// the vxlan backend, subtracts the VXLAN overhead.
 func New(cfg Config) (*Network, error) {
 	p, err := parseConfig(cfg)
 	if err != nil {
@@ -53,19 +60,42 @@ func New(cfg Config) (*Network, error) {
 	}
 	n := &Network{cfg: p, log: log.With("bridge", p.bridge), mtu: cfg.MTU, store: store, host: &netlink.Handle{}}
 	if n.mtu == 0 {
-		mtu, dev, err := defaultRouteMTU()
-		switch {
-		case err != nil:
+		if n.mtu, err = n.underlayMTU(); err != nil {
 			return nil, fmt.Errorf("pod network: node %s: MTU: %w", cfg.NodeName, err)
-		case dev == "":
-			n.mtu = defaultMTU
-			n.log.Info("no default route; using the default MTU", "mtu", n.mtu)
-		default:
-			n.mtu = mtu
-			n.log.Debug("MTU from the default route's interface", "mtu", n.mtu, "interface", dev)
+		}
+		if p.backend == BackendVXLAN {
+			overhead := vxlanOverhead4
+			if p.nodeIP.Is6() {
+				overhead = vxlanOverhead6
+			}
+			n.mtu -= overhead
+			n.log.Debug("MTU less the VXLAN overhead", "mtu", n.mtu, "overhead", overhead)
 		}
 	}
 	return n, nil
+}
+
+// underlayMTU returns the MTU of the interface that holds the node IP, else of the one that
+// holds the default route, else defaultMTU.
+func (n *Network) underlayMTU() (int, error) {
+	link, err := linkWithAddr(n.host, n.cfg.nodeIP)
+	if err != nil {
+		return 0, err
+	}
+	if link != nil {
+		n.log.Debug("MTU from the node IP's interface", "mtu", link.Attrs().MTU, "interface", link.Attrs().Name)
+		return link.Attrs().MTU, nil
+	}
+	mtu, dev, err := defaultRouteMTU()
+	switch {
+	case err != nil:
+		return 0, err
+	case dev == "":
+		n.log.Info("no default route; using the default MTU", "mtu", defaultMTU)
+		return defaultMTU, nil
+	}
+	n.log.Debug("MTU from the default route's interface", "mtu", mtu, "interface", dev)
+	return mtu, nil
 }
 
 // MTU returns the MTU of the bridge and the pods' interfaces.
@@ -85,9 +115,14 @@ func (n *Network) TableName() string { return n.cfg.table }
 //   - net.ipv4.ip_forward and net.bridge.bridge-nf-call-iptables are 1, loading br_netfilter
 //     if needed (with an IPv6 podCIDR, also net.ipv6.conf.all.forwarding and
 //     bridge-nf-call-ip6tables); each setting it changes is logged;
+//   - with the vxlan backend, the VXLAN device (named from the node name: "skx" and 8 hex
+//     characters) exists with the VNI, port, local address NodeIP, learning off, a MAC
+//     derived from the node name, the MTU and the network address of each podCIDR; with
+//     another backend it does not exist; the peers of the last SetPeers are applied again;
 //   - the node's nftables table (inet skiff-podnet-<hash>) holds exactly the rules that
-//     buildTable decides: masquerade for pod traffic leaving the cluster, and forward accept
-//     for the bridge. It is replaced in one transaction.
+//     buildTable decides: masquerade for pod traffic leaving the cluster, forward accept
+//     for the bridge, and the DNAT of the hostPorts recorded by SetHostPorts. It is replaced
+//     in one transaction.
 func (n *Network) EnsureNode(ctx context.Context) error {
 	n.node.Lock()
 	defer n.node.Unlock()
@@ -106,14 +141,30 @@ func (n *Network) EnsureNode(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	conn, err := nftables.New()
-	if err != nil {
-		return fmt.Errorf("pod network: nftables: %w", err)
+	if err := n.ensureOverlay(); err != nil {
+		return fmt.Errorf("pod network: overlay: %w", err)
 	}
-	if err := applyTable(conn, buildTable(n.cfg)); err != nil {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := n.programTable(); err != nil {
 		return fmt.Errorf("pod network: %w", err)
 	}
 	return nil
+}
+
+// programTable replaces the node's nftables table with what buildTable decides from the
+// configuration and the recorded hostPorts. The caller holds n.node.
+func (n *Network) programTable() error {
+	hp, err := n.hostPortRules()
+	if err != nil {
+		return err
+	}
+	conn, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	return applyTable(conn, buildTable(n.cfg, hp))
 }
 
 // ensureBridge creates or adopts the bridge.
@@ -165,7 +216,7 @@ func (n *Network) ensureSysctls() error {
 	if loaded {
 		n.log.Info("loaded kernel module", "module", "br_netfilter")
 	}
-	for _, s := range nodeSysctls(len(n.cfg.ranges) > 1) {
+	for _, s := range append(nodeSysctls(len(n.cfg.ranges) > 1), bridgeSysctls(n.cfg.bridge)...) {
 		old, changed, err := ensureSysctl(procSys, s)
 		if err != nil {
 			return err
@@ -192,8 +243,8 @@ func (n *Network) Allocated() map[string]string {
 	return out
 }
 
-// GC releases the addresses of every pod not in live (keyed by pod UID) and deletes the
-// host ends of veth pairs on the bridge that belong to no live pod. Call it after an agent
+// GC releases the addresses and removes the hostPorts of every pod not in live (keyed by pod
+// UID) and deletes the host ends of veth pairs on the bridge that belong to no live pod. Call it after an agent
 // restart, once the live pods are known and before Setup runs for new ones: a pod whose Setup
 // runs concurrently with GC and is missing from live loses its address.
 func (n *Network) GC(ctx context.Context, live map[string]bool) error {
@@ -201,6 +252,9 @@ func (n *Network) GC(ctx context.Context, live map[string]bool) error {
 		return err
 	}
 	var errs []error
+	if err := n.removeHostPorts(func(uid string) bool { return !live[uid] }); err != nil {
+		errs = append(errs, err)
+	}
 	released, err := n.store.releaseIf(func(_ netip.Addr, uid string) bool { return !live[uid] })
 	if err != nil {
 		errs = append(errs, err)

@@ -273,8 +273,8 @@ func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
 	return netip.PrefixFrom(a.Unmap(), ones), true
 }
 
-// Teardown disconnects the pod podUID: it deletes the pod's veth pair and releases its
-// addresses. It is idempotent, and a pod it does not know is no error. The pair is found by
+// Teardown disconnects the pod podUID: it deletes the pod's veth pair, removes its hostPorts
+// and releases its addresses. It is idempotent, and a pod it does not know is no error. The pair is found by
 // the host end's name, so netnsPath is not opened and may already be gone (with the
 // namespace, the kernel has deleted the pair already).
 func (n *Network) Teardown(ctx context.Context, podUID string, netnsPath string) error {
@@ -293,6 +293,9 @@ func (n *Network) Teardown(ctx context.Context, podUID string, netnsPath string)
 		}
 	case !isNotFound(err):
 		return fmt.Errorf("pod network: pod %s: veth %s: %w", podUID, hostName, err)
+	}
+	if err := n.removeHostPorts(func(uid string) bool { return uid == podUID }); err != nil {
+		return fmt.Errorf("pod network: pod %s: %w", podUID, err)
 	}
 	released, err := n.store.releasePod(podUID)
 	if err != nil {

@@ -29,6 +29,7 @@ func standardConfig(podCIDRs ...string) Config {
 		ClusterCIDRs: []string{"10.42.0.0/16", "fd00:42::/56"},
 		ServiceCIDRs: []string{"10.43.0.0/16", "fd00:43::/112"},
 		MTU:          1400,
+		Backend:      BackendNone,
 	}
 }
 
@@ -340,17 +341,18 @@ func TestNodeTableAndSysctls(t *testing.T) {
 		}
 		return out
 	}
-	if got := changed(logs.take()); len(got) != 2 ||
+	if got := changed(logs.take()); len(got) != 3 ||
 		!strings.Contains(got[0], "name=net.ipv4.ip_forward from=0 to=1") ||
-		!strings.Contains(got[1], "name=net.bridge.bridge-nf-call-iptables from=0 to=1") {
-		t.Errorf("first EnsureNode logged sysctl changes %q, want ip_forward and bridge-nf-call-iptables 0 -> 1", got)
+		!strings.Contains(got[1], "name=net.bridge.bridge-nf-call-iptables from=0 to=1") ||
+		!strings.Contains(got[2], "name=net.ipv4.conf."+n.cfg.bridge+".route_localnet from=0 to=1") {
+		t.Errorf("first EnsureNode logged sysctl changes %q, want ip_forward, bridge-nf-call-iptables and the bridge's route_localnet 0 -> 1", got)
 	}
-	for _, s := range nodeSysctls(false) {
+	for _, s := range append(nodeSysctls(false), bridgeSysctls(n.cfg.bridge)...) {
 		if b, _ := os.ReadFile(s.path(procSys)); strings.TrimSpace(string(b)) != s.Value {
 			t.Errorf("%s = %q, want %s", s.Name, b, s.Value)
 		}
 	}
-	want := buildTable(n.cfg)
+	want := buildTable(n.cfg, nil)
 	checkTable(t, want)
 
 	ensureNode(t, n)
@@ -392,7 +394,11 @@ func checkTable(t *testing.T, want tableSpec) {
 			t.Errorf("unexpected chain %s", c.Name)
 			continue
 		}
-		if c.Type != spec.Type || c.Hooknum == nil || *c.Hooknum != *nftHook[spec.Hook] || c.Priority == nil || int32(*c.Priority) != spec.Priority {
+		if spec.Hook == "" {
+			if c.Hooknum != nil {
+				t.Errorf("chain %s is a base chain, want a regular one", c.Name)
+			}
+		} else if c.Type != spec.Type || c.Hooknum == nil || *c.Hooknum != *nftHook[spec.Hook] || c.Priority == nil || int32(*c.Priority) != spec.Priority {
 			t.Errorf("chain %s: type %s hook %v priority %v; want %s %s %d", c.Name, c.Type, c.Hooknum, c.Priority, spec.Type, spec.Hook, spec.Priority)
 		}
 		rules, err := conn.GetRules(table, c)
@@ -413,9 +419,14 @@ func checkTable(t *testing.T, want tableSpec) {
 			}
 		}
 	}
+	var wantNames []string
+	for _, c := range want.Chains {
+		wantNames = append(wantNames, c.Name)
+	}
 	slices.Sort(names)
-	if !slices.Equal(names, []string{"forward", "postrouting"}) {
-		t.Errorf("chains %v, want forward and postrouting", names)
+	slices.Sort(wantNames)
+	if !slices.Equal(names, wantNames) {
+		t.Errorf("chains %v, want %v", names, wantNames)
 	}
 }
 
@@ -495,8 +506,8 @@ func TestTwoNetworksOneKernel(t *testing.T) {
 	}
 	ensureNode(t, n1)
 	ensureNode(t, n2)
-	checkTable(t, buildTable(n1.cfg))
-	checkTable(t, buildTable(n2.cfg))
+	checkTable(t, buildTable(n1.cfg, nil))
+	checkTable(t, buildTable(n2.cfg, nil))
 
 	// The same pod UID on both (which real UIDs never are) still gets two veths.
 	ns1, ips1 := setupPod(t, n1, "same-uid")
@@ -548,7 +559,7 @@ func TestEnsureNodeRepairs(t *testing.T) {
 	if len(addrs) != 1 || addrs[0].IPNet.String() != "10.42.12.1/24" {
 		t.Errorf("bridge addresses %v, want 10.42.12.1/24 alone", addrs)
 	}
-	checkTable(t, buildTable(n.cfg))
+	checkTable(t, buildTable(n.cfg, nil))
 }
 
 func BenchmarkSetup(b *testing.B) {

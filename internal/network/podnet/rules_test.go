@@ -4,8 +4,10 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,21 +18,53 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 func TestBuildTableGolden(t *testing.T) {
+	hp := func(uid string, ips []string, ports ...HostPortMapping) podHostPorts {
+		checked, err := checkHostPorts(ports)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var addrs []netip.Addr
+		for _, s := range ips {
+			addrs = append(addrs, netip.MustParseAddr(s))
+		}
+		return podHostPorts{UID: uid, IPs: addrs, Ports: checked}
+	}
 	tests := []struct {
-		name string
-		cfg  Config
+		name      string
+		cfg       Config
+		hostPorts []podHostPorts
 	}{
 		{"single-stack", Config{
 			NodeName: "node-1", StateDir: "/x", PodCIDRs: []string{"10.42.1.0/24"},
-			ClusterCIDRs: []string{"10.42.0.0/16"}, ServiceCIDRs: []string{"10.43.0.0/16"},
-		}},
+			ClusterCIDRs: []string{"10.42.0.0/16"}, ServiceCIDRs: []string{"10.43.0.0/16"}, NodeIP: "192.0.2.10",
+		}, nil},
 		{"no-cluster-cidrs", Config{
-			NodeName: "node-1", StateDir: "/x", PodCIDRs: []string{"10.42.1.0/24"},
-		}},
+			NodeName: "node-1", StateDir: "/x", PodCIDRs: []string{"10.42.1.0/24"}, Backend: BackendNone,
+		}, nil},
 		{"dual-stack", Config{
 			NodeName: "node-2", StateDir: "/x", PodCIDRs: []string{"10.42.2.0/24", "fd00:42:0:2::/64"},
 			ClusterCIDRs: []string{"10.42.0.0/16", "fd00:42::/56"}, ServiceCIDRs: []string{"10.43.0.0/16", "fd00:43::/112"},
-			BridgeName: "cbr0",
+			BridgeName: "cbr0", Backend: BackendHostGW, NodeIP: "192.0.2.11",
+		}, nil},
+		{"hostports", Config{
+			NodeName: "node-1", StateDir: "/x", PodCIDRs: []string{"10.42.1.0/24"},
+			ClusterCIDRs: []string{"10.42.0.0/16"}, ServiceCIDRs: []string{"10.43.0.0/16"}, NodeIP: "192.0.2.10",
+		}, []podHostPorts{
+			hp("uid-a", []string{"10.42.1.2"},
+				HostPortMapping{HostPort: 8080, ContainerPort: 80},
+				HostPortMapping{Protocol: "UDP", HostPort: 5353, ContainerPort: 53}),
+			hp("uid-b", []string{"10.42.1.3"},
+				HostPortMapping{Protocol: "SCTP", HostIP: "192.0.2.10", HostPort: 9000, ContainerPort: 9000},
+				HostPortMapping{HostIP: "fd00::10", HostPort: 9001, ContainerPort: 9001}), // no IPv6 address: no rule
+		}},
+		{"hostports-dual-stack", Config{
+			NodeName: "node-2", StateDir: "/x", PodCIDRs: []string{"10.42.2.0/24", "fd00:42:0:2::/64"},
+			ClusterCIDRs: []string{"10.42.0.0/16", "fd00:42::/56"}, NodeIP: "192.0.2.11",
+		}, []podHostPorts{
+			hp("uid-c", []string{"10.42.2.2", "fd00:42:0:2::2"},
+				HostPortMapping{HostPort: 8443, ContainerPort: 443},
+				HostPortMapping{HostIP: "::", HostPort: 8080, ContainerPort: 80},
+				HostPortMapping{HostIP: "fd00::11", HostPort: 8081, ContainerPort: 80}),
 		}},
 	}
 	for _, tt := range tests {
@@ -39,7 +73,7 @@ func TestBuildTableGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			spec := buildTable(p)
+			spec := buildTable(p, tt.hostPorts)
 			got := spec.String() + "\n# expressions, rule by rule\n" + exprDump(spec)
 			golden(t, filepath.Join("testdata", tt.name+".golden"), got)
 		})
@@ -87,14 +121,20 @@ func exprString(e expr.Any) string {
 		return fmt.Sprintf("meta load %s => reg %d", metaKeyName(e.Key), e.Register)
 	case *expr.Cmp:
 		op := fmt.Sprintf("op%d", e.Op)
-		if e.Op == expr.CmpOpEq {
+		switch e.Op {
+		case expr.CmpOpEq:
 			op = "eq"
+		case expr.CmpOpNeq:
+			op = "neq"
 		}
 		return fmt.Sprintf("cmp %s reg %d 0x%s", op, e.Register, hex.EncodeToString(e.Data))
 	case *expr.Payload:
 		base := fmt.Sprintf("base %d", e.Base)
-		if e.Base == expr.PayloadBaseNetworkHeader {
+		switch e.Base {
+		case expr.PayloadBaseNetworkHeader:
 			base = "network header"
+		case expr.PayloadBaseTransportHeader:
+			base = "transport header"
 		}
 		return fmt.Sprintf("payload load %db @ %s + %d => reg %d", e.Len, base, e.Offset, e.DestRegister)
 	case *expr.Bitwise:
@@ -103,12 +143,34 @@ func exprString(e expr.Any) string {
 		switch e.Kind {
 		case expr.VerdictAccept:
 			return "immediate reg 0 accept"
+		case expr.VerdictDrop:
+			return "immediate reg 0 drop"
 		case expr.VerdictReturn:
 			return "immediate reg 0 return"
+		case expr.VerdictJump:
+			return "immediate reg 0 jump -> " + e.Chain
 		}
 		return fmt.Sprintf("immediate reg 0 verdict %d", e.Kind)
 	case *expr.Masq:
 		return "masq"
+	case *expr.Fib:
+		if e.FlagDADDR && e.ResultADDRTYPE {
+			return fmt.Sprintf("fib daddr type => reg %d", e.Register)
+		}
+	case *expr.Ct:
+		switch e.Key {
+		case expr.CtKeySTATUS:
+			return fmt.Sprintf("ct load status => reg %d", e.Register)
+		case expr.CtKeySTATE:
+			return fmt.Sprintf("ct load state => reg %d", e.Register)
+		}
+	case *expr.Immediate:
+		return fmt.Sprintf("immediate reg %d 0x%s", e.Register, hex.EncodeToString(e.Data))
+	case *expr.NAT:
+		if e.Type == expr.NATTypeDestNAT {
+			return fmt.Sprintf("nat dnat family %d addr_min reg %d addr_max reg %d proto_min reg %d proto_max reg %d specified %v",
+				e.Family, e.RegAddrMin, e.RegAddrMax, e.RegProtoMin, e.RegProtoMax, e.Specified)
+		}
 	}
 	return fmt.Sprintf("%T %+v", e, e)
 }
@@ -121,6 +183,8 @@ func metaKeyName(k expr.MetaKey) string {
 		return "iifname"
 	case expr.MetaKeyOIFNAME:
 		return "oifname"
+	case expr.MetaKeyL4PROTO:
+		return "l4proto"
 	}
 	return fmt.Sprint(k)
 }
@@ -129,14 +193,17 @@ func metaKeyName(k expr.MetaKey) string {
 // postrouting chain, every "return" for a pod's source precedes its masquerade rule.
 func TestBuildTableMasqueradeOrder(t *testing.T) {
 	p, err := parseConfig(Config{NodeName: "n", StateDir: "/x", PodCIDRs: []string{"10.42.1.0/24", "fd00::/64"},
-		ClusterCIDRs: []string{"10.42.0.0/16"}, ServiceCIDRs: []string{"10.43.0.0/16", "fd00:43::/112"}})
+		ClusterCIDRs: []string{"10.42.0.0/16"}, ServiceCIDRs: []string{"10.43.0.0/16", "fd00:43::/112"}, Backend: BackendNone})
 	if err != nil {
 		t.Fatal(err)
 	}
-	post := buildTable(p).Chains[1]
+	post := chainNamed(t, buildTable(p, nil), "postrouting")
 	masqueraded := map[string]bool{}
 	returns := 0
 	for _, r := range post.Rules {
+		if slices.ContainsFunc(r.Matches, func(m match) bool { return m.Field == fieldCtDNAT }) {
+			continue // the hostPort masquerades come first, and are not per podCIDR
+		}
 		src := r.Matches[0].Prefix.String()
 		switch r.Verdict {
 		case verdictMasquerade:
@@ -153,6 +220,18 @@ func TestBuildTableMasqueradeOrder(t *testing.T) {
 	}
 	// IPv4: 10.42.0.0/16 (covers the podCIDR) and 10.43.0.0/16; IPv6: fd00::/64 and fd00:43::/112.
 	if len(masqueraded) != 2 || returns != 4 {
-		t.Fatalf("%d masquerade rules and %d returns, want 2 and 4:\n%s", len(masqueraded), returns, buildTable(p))
+		t.Fatalf("%d masquerade rules and %d returns, want 2 and 4:\n%s", len(masqueraded), returns, buildTable(p, nil))
 	}
+}
+
+// chainNamed returns the chain of spec named name.
+func chainNamed(t *testing.T, spec tableSpec, name string) chainSpec {
+	t.Helper()
+	for _, c := range spec.Chains {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no chain %s in\n%s", name, spec)
+	return chainSpec{}
 }

@@ -40,6 +40,14 @@ func nodeSysctls(dualStack bool) []sysctl {
 	return s
 }
 
+// bridgeSysctls returns the settings of the bridge itself: route_localnet, so that a
+// connection from the node to 127.0.0.1:<hostPort>, translated to a pod's address, may leave
+// through the bridge (its source is then masqueraded to the gateway; see buildTable, which
+// also keeps pods from reaching the node's loopback addresses through the bridge).
+func bridgeSysctls(bridge string) []sysctl {
+	return []sysctl{{"net.ipv4.conf." + bridge + ".route_localnet", "1"}}
+}
+
 // ensureSysctl sets s under procSys unless it already has its value, and reports the value
 // it had when it changed it.
 func ensureSysctl(procSys string, s sysctl) (old string, changed bool, err error) {

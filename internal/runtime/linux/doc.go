@@ -5,7 +5,8 @@
 // the network, UTS and IPC namespaces (unshared on a locked OS thread, which then dies, and
 // pinned by bind mounts under <Dir>/pods/<uid>/ns), the pod's /dev/shm (a 64 MiB tmpfs), its
 // /etc/hosts, /etc/hostname and /etc/resolv.conf, and its cgroup under the QoS hierarchy; it
-// calls PodNetwork.Setup with the pinned network namespace, and starts the pod's shim, detached,
+// calls PodNetwork.Setup with the pinned network namespace (then SetHostPorts for a pod with
+// hostPorts), and starts the pod's shim, detached,
 // so that the pod outlives the agent. For each container it mounts the image's root filesystem
 // (ImageSource.Rootfs), translates pod, container and image into a libcontainer configuration
 // with the pure function containerConfig (through an OCI runtime spec, built as containerd's CRI

@@ -96,8 +96,35 @@ type ImageInfo struct {
 type PodNetwork interface {
 	// Setup connects the namespace at netnsPath and returns the pod's IPs.
 	Setup(ctx context.Context, podUID string, netnsPath string) (ips []string, err error)
+	// SetHostPorts publishes the pod's hostPorts on the node, after Setup and only for a pod
+	// that has some; Teardown removes them with the rest.
+	SetHostPorts(ctx context.Context, podUID string, ports []HostPort) error
 	// Teardown undoes Setup; it is called once per Setup, and again after failures.
 	Teardown(ctx context.Context, podUID string, netnsPath string) error
+}
+
+// HostPort is a container port of a pod published on the node (a ContainerPort with hostPort):
+// connections to HostPort on the node (on HostIP only, when set) reach ContainerPort on the pod.
+type HostPort struct {
+	Protocol      corev1.Protocol // TCP, UDP or SCTP; "" is TCP
+	HostIP        string
+	HostPort      int32
+	ContainerPort int32
+}
+
+// podHostPorts lists the hostPorts of a pod's containers and init containers, in order.
+func podHostPorts(pod *corev1.Pod) []HostPort {
+	var out []HostPort
+	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range cs {
+			for _, p := range c.Ports {
+				if p.HostPort > 0 {
+					out = append(out, HostPort{Protocol: p.Protocol, HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort})
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Runtime runs pods with libcontainer, through one shim per pod.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -443,9 +444,18 @@ func TestRemoveSandboxLeavesNothing(t *testing.T) {
 	}
 }
 
-// fakeNetwork records Setup and Teardown and gives out one IP.
+// fakeNetwork records Setup, SetHostPorts and Teardown and gives out one IP.
 type fakeNetwork struct {
 	setups, teardowns []string
+	hostPorts         map[string][]HostPort
+}
+
+func (f *fakeNetwork) SetHostPorts(ctx context.Context, uid string, ports []HostPort) error {
+	if f.hostPorts == nil {
+		f.hostPorts = map[string][]HostPort{}
+	}
+	f.hostPorts[uid] = ports
+	return nil
 }
 
 func (f *fakeNetwork) Setup(ctx context.Context, uid, netns string) ([]string, error) {
@@ -497,6 +507,26 @@ func TestNetworkAndHostNetwork(t *testing.T) {
 	if len(nw.teardowns) != 1 {
 		t.Errorf("teardowns %v", nw.teardowns)
 	}
+	if len(nw.hostPorts) != 0 {
+		t.Errorf("a pod without hostPorts had some set: %v", nw.hostPorts)
+	}
+
+	// A pod with hostPorts has them set, from init and app containers, after Setup.
+	hp := newPod("hostports", shC("c", "true"))
+	hp.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80}, {ContainerPort: 8080, HostPort: 18080},
+		{ContainerPort: 53, HostPort: 53, Protocol: corev1.ProtocolUDP, HostIP: "192.0.2.10"}}
+	hp.Spec.InitContainers = []corev1.Container{{Name: "init", Ports: []corev1.ContainerPort{{ContainerPort: 9, HostPort: 9}}}}
+	if _, err := r.CreateSandbox(ctx, hp, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []HostPort{{HostPort: 9, ContainerPort: 9}, {HostPort: 18080, ContainerPort: 8080},
+		{Protocol: corev1.ProtocolUDP, HostIP: "192.0.2.10", HostPort: 53, ContainerPort: 53}}
+	if got := nw.hostPorts[string(hp.UID)]; !slices.Equal(got, want) {
+		t.Errorf("hostPorts %v, want %v", got, want)
+	}
+	if err := r.RemoveSandbox(ctx, hp.UID); err != nil {
+		t.Fatal(err)
+	}
 
 	host := newPod("hostnet", shC("c", "hostname"))
 	host.Spec.HostNetwork = true
@@ -510,7 +540,7 @@ func TestNetworkAndHostNetwork(t *testing.T) {
 	if l := logsOf(t, r, host.UID, ids[0]); l != h+"\n" {
 		t.Errorf("hostNetwork hostname %q, want the node's %q", l, h)
 	}
-	if len(nw.setups) != 1 {
+	if len(nw.setups) != 2 {
 		t.Errorf("hostNetwork pod had network setup: %v", nw.setups)
 	}
 }

@@ -112,6 +112,11 @@ func (r *Runtime) createSandbox(ctx context.Context, pod *corev1.Pod) (kubelet.S
 			return kubelet.Sandbox{}, fmt.Errorf("network: %w", err)
 		}
 		meta.IPs = ips
+		if ports := podHostPorts(pod); len(ports) > 0 {
+			if err := r.cfg.Network.SetHostPorts(ctx, string(pod.UID), ports); err != nil {
+				return kubelet.Sandbox{}, fmt.Errorf("network: hostPorts: %w", err)
+			}
+		}
 	}
 	if err := r.writePodFiles(pod, dir, meta); err != nil {
 		return kubelet.Sandbox{}, err

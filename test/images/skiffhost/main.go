@@ -4,7 +4,8 @@
 //	serve [--port 8080]             HTTP: / and /hostname reply the hostname; /echo?msg=X
 //	                                replies X; /exit?code=N replies, then exits N; /healthz is
 //	                                200, or 500 while /tmp/unhealthy exists; /env prints the
-//	                                environment; /file?path=P prints the file P
+//	                                environment; /file?path=P prints the file P; /clientip
+//	                                replies the address the request came from (no port)
 //	exit CODE [--after DURATION]    exit with CODE, after DURATION
 //	sleep DURATION                  sleep, then exit 0
 //	pause                           sleep until killed
@@ -13,6 +14,7 @@
 //	                                them for D (forever without --duration)
 //	dns-lookup NAME                 print NAME's addresses, one a line
 //	tcp-connect HOST:PORT [--timeout D]   connect, print "connected", exit 0
+//	get URL [--timeout D]           HTTP GET URL, print the body; exit 1 unless the status is 2xx
 //	log-signals [--ignore-term]     print "ready", then each signal's name as it arrives; on
 //	                                SIGTERM print SIGTERM and exit 0 unless --ignore-term
 //	cat FILE                        print FILE
@@ -69,6 +71,8 @@ func main() {
 		err = dnsLookup(args)
 	case "tcp-connect":
 		err = tcpConnect(args)
+	case "get":
+		err = httpGet(args)
 	case "log-signals":
 		err = logSignals(args)
 	case "cat":
@@ -93,7 +97,8 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage: skiffhost COMMAND [ARGS]
 commands: serve [--port 8080] | exit CODE [--after D] | sleep D | pause |
   stress [--cpu N] [--duration D] [--mem-mib M] | dns-lookup NAME |
-  tcp-connect HOST:PORT [--timeout D] | log-signals [--ignore-term] | cat FILE
+  tcp-connect HOST:PORT [--timeout D] | get URL [--timeout D] |
+  log-signals [--ignore-term] | cat FILE
 `)
 	os.Exit(exitUsage)
 }
@@ -147,6 +152,13 @@ func serve(args []string) error {
 	})
 	mux.HandleFunc("/hostname", func(w http.ResponseWriter, _ *http.Request) { reply(w, hostname) })
 	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) { reply(w, r.URL.Query().Get("msg")) })
+	mux.HandleFunc("/clientip", func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		reply(w, host)
+	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if _, err := os.Stat(unhealthyFile); err == nil {
 			w.WriteHeader(http.StatusInternalServerError)
@@ -301,6 +313,28 @@ func tcpConnect(args []string) error {
 	}
 	c.Close()
 	fmt.Printf("connected to %s\n", pos[0])
+	return nil
+}
+
+func httpGet(args []string) error {
+	fs := flag.NewFlagSet("get", flag.ContinueOnError)
+	timeout := fs.Duration("timeout", 5*time.Second, "give up after this long")
+	pos, err := parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: *timeout}
+	resp, err := client.Get(pos[0])
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(os.Stdout, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("GET %s: %s", pos[0], resp.Status)
+	}
 	return nil
 }
 

@@ -49,6 +49,12 @@ const SimulatedNodeRole = "skiff:simulated-node"
 // nodes.
 const NodeProxierRole = "skiff:node-proxier"
 
+// NodeNetworkRole names skiff's ClusterRole, bound to system:nodes, with what an agent's pod
+// network reads beyond a node's own rights: every Node, for their podCIDRs and the network
+// annotations through which the overlay reaches them (flannel's ClusterRole grants the same).
+// The node authorizer otherwise lets a node read its own Node only.
+const NodeNetworkRole = "skiff:node-network"
+
 // SimulatedNodeRules are the rules of SimulatedNodeRole.
 func SimulatedNodeRules() []rbacv1.PolicyRule {
 	secret := map[string]bool{"secrets": true, "configmaps": true, "persistentvolumeclaims": true, "persistentvolumes": true, "serviceaccounts/token": true,
@@ -249,7 +255,9 @@ func AllClusterRoles() []rbacv1.ClusterRole {
 	return append(ClusterRoles(), clusterRole(SimulatedNodeRole, nil, SimulatedNodeRules()...),
 		clusterRole(NodeProxierRole, nil,
 			newRule("list", "watch").groups(legacyGroup).resources("services", "endpoints").rule(),
-			newRule("list", "watch").groups(discoveryGroup).resources("endpointslices").rule()))
+			newRule("list", "watch").groups(discoveryGroup).resources("endpointslices").rule()),
+		clusterRole(NodeNetworkRole, nil,
+			newRule("get", "list", "watch").groups(legacyGroup).resources("nodes").rule()))
 }
 
 func signerApprover(name, signer string) rbacv1.ClusterRole {
@@ -322,12 +330,14 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 	}
 	// Joining nodes (skiff's equivalents of kubeadm's bootstrap bindings): the join token may
 	// request node client certificates, which the approver signs off; nodes may renew theirs;
-	// a node's agent runs the service proxy; simulators run under SimulatedNodeRole.
+	// a node's agent runs the service proxy and the pod network's overlay; simulators run
+	// under SimulatedNodeRole.
 	bindings = append(bindings,
 		clusterBinding("skiff:kubelet-bootstrap", "system:node-bootstrapper", groups(BootstrappersGroup)...),
 		clusterBinding("skiff:node-autoapprove-bootstrap", "system:certificates.k8s.io:certificatesigningrequests:nodeclient", groups(BootstrappersGroup)...),
 		clusterBinding("skiff:node-autoapprove-certificate-rotation", "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", groups(NodesGroup)...),
 		clusterBinding(NodeProxierRole, NodeProxierRole, groups(NodesGroup)...),
+		clusterBinding(NodeNetworkRole, NodeNetworkRole, groups(NodesGroup)...),
 		clusterBinding(SimulatedNodeRole, SimulatedNodeRole, groups(BootstrappersGroup)...),
 	)
 	return append(bindings, controllerRoleBindings()...)
