@@ -335,7 +335,8 @@ func freeSubnet() (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("list routes: %w", err)
 	}
 	for _, r := range routes {
-		if r.Dst != nil { // the default route covers everything, and rules out nothing
+		// The default route covers everything, and rules out nothing.
+		if r.Dst != nil && prefixOf(r.Dst).Bits() > 0 {
 			used = append(used, prefixOf(r.Dst))
 		}
 	}
