@@ -40,7 +40,7 @@ func (kl *Kubelet) startEviction() {
 	if kl.stats == nil || len(kl.thresholds) == 0 {
 		return
 	}
-	kl.log.Info("eviction manager started", "node", kl.cfg.NodeName, "eviction-hard", eviction.FormatThresholds(kl.thresholds),
+	kl.log.Info("eviction manager started", "eviction-hard", eviction.FormatThresholds(kl.thresholds),
 		"pressure-transition-period", kl.cfg.EvictionPressureTransitionPeriod)
 	kl.sched.schedule(workKey{kl: kl, kind: workEviction}, kl.clock.Now().Add(eviction.MonitoringInterval))
 }
