@@ -47,21 +47,7 @@ func TestNodePressureEviction(t *testing.T) {
 	c.evictionHard = "memory.available<1000Gi"
 	c.startAgent()
 
-	c.eventually(60*time.Second, "MemoryPressure", func() string {
-		n, err := c.client.CoreV1().Nodes().Get(ctx, c.node, metav1.GetOptions{})
-		if err != nil {
-			return err.Error()
-		}
-		for _, cond := range n.Status.Conditions {
-			if cond.Type == corev1.NodeMemoryPressure {
-				if cond.Status == corev1.ConditionTrue && cond.Reason == "KubeletHasInsufficientMemory" && cond.Message == "kubelet has insufficient memory available" {
-					return ""
-				}
-				return fmt.Sprintf("%+v", cond)
-			}
-		}
-		return "no MemoryPressure condition"
-	})
+	c.waitPressure(corev1.NodeMemoryPressure, "KubeletHasInsufficientMemory", "kubelet has insufficient memory available")
 
 	evicted := func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed }
 	be := c.waitPod("besteffort", 60*time.Second, "evicted", evicted)
@@ -144,4 +130,82 @@ func TestNodePressureEviction(t *testing.T) {
 			t.Log(line)
 		}
 	}
+}
+
+// waitPressure waits for the node's condition typ to be True with upstream's reason and
+// message.
+func (c *cluster) waitPressure(typ corev1.NodeConditionType, reason, message string) {
+	c.t.Helper()
+	c.eventually(60*time.Second, string(typ), func() string {
+		n, err := c.client.CoreV1().Nodes().Get(context.Background(), c.node, metav1.GetOptions{})
+		if err != nil {
+			return err.Error()
+		}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == typ {
+				if cond.Status == corev1.ConditionTrue && cond.Reason == reason && cond.Message == message {
+					return ""
+				}
+				return fmt.Sprintf("%+v", cond)
+			}
+		}
+		return "no condition " + string(typ)
+	})
+}
+
+// TestNodePressureEvictionDisk: under disk pressure (nodefs.available<99%, certainly met), the
+// node reports DiskPressure, measures its pods' ephemeral storage (writable layers, logs,
+// emptyDir volumes), evicts the largest user first, naming its container and usage, and
+// refuses every new pod, Guaranteed ones too.
+func TestNodePressureEvictionDisk(t *testing.T) {
+	c := startCluster(t)
+	ctx := context.Background()
+	pod := func(name, script string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{
+			NodeName: c.node, TerminationGracePeriodSeconds: ptr.To[int64](60),
+			Volumes: []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+			Containers: []corev1.Container{{Name: "app", Image: c.busybox, Command: []string{"sh", "-c", script},
+				VolumeMounts: []corev1.VolumeMount{{Name: "scratch", MountPath: "/scratch"}},
+				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"cat", "/done"}}},
+					PeriodSeconds: 1}}}}}
+	}
+	// 24 MiB in the writable layer, 8 MiB in the emptyDir.
+	c.createPod(pod("writer", "dd if=/dev/zero of=/big bs=1M count=24 && dd if=/dev/zero of=/scratch/big bs=1M count=8 && touch /done && sleep 3600"))
+	c.createPod(pod("idle", "touch /done; sleep 3600"))
+	c.waitPod("writer", 60*time.Second, "Ready", ready)
+	c.waitPod("idle", 60*time.Second, "Ready", ready)
+
+	c.killAgent(syscall.SIGTERM)
+	c.evictionHard = "nodefs.available<99%"
+	c.startAgent()
+	c.waitPressure(corev1.NodeDiskPressure, "KubeletHasDiskPressure", "kubelet has disk pressure")
+
+	failed := func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed }
+	w := c.waitPod("writer", 60*time.Second, "evicted", failed)
+	t.Logf("pod writer: %s %s: %s", w.Status.Phase, w.Status.Reason, w.Status.Message)
+	if w.Status.Reason != "Evicted" || !strings.HasPrefix(w.Status.Message, "The node was low on resource: ephemeral-storage. Threshold quantity: ") {
+		t.Errorf("writer: %q: %q", w.Status.Reason, w.Status.Message)
+	}
+	// The container's own usage: its writable layer (24 MiB) and log, not the emptyDir.
+	var used string
+	if _, err := fmt.Sscanf(w.Status.Message[strings.Index(w.Status.Message, "Container app was using ")+len("Container app was using "):], "%s", &used); err != nil {
+		t.Fatalf("writer's message names no usage: %q", w.Status.Message)
+	}
+	if q, err := resource.ParseQuantity(strings.TrimSuffix(used, ",")); err != nil || q.Value() < 24<<20 || q.Value() > 25<<20 {
+		t.Errorf("writer's container used %q, want 24 MiB and a little", used)
+	}
+	if p, err := c.client.CoreV1().Pods("default").Get(ctx, "idle", metav1.GetOptions{}); err != nil || p.Status.Phase != corev1.PodRunning {
+		t.Errorf("when the writer was evicted, idle was not Running: %v %v", err, p.Status.Phase)
+	}
+
+	// Under DiskPressure every new pod is refused.
+	g := pod("late", "sleep 3600")
+	r := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")}
+	g.Spec.Containers[0].Resources = corev1.ResourceRequirements{Requests: r, Limits: r}
+	c.createPod(g)
+	late := c.waitPod("late", 30*time.Second, "refused", failed)
+	if late.Status.Reason != "Evicted" || late.Status.Message != "Pod was rejected: The node had condition: [DiskPressure]. " {
+		t.Errorf("late pod: %q: %q", late.Status.Reason, late.Status.Message)
+	}
+	c.waitPod("idle", 60*time.Second, "evicted next", failed)
 }
