@@ -3,6 +3,8 @@ package server
 import (
 	"net"
 	"time"
+
+	"github.com/skiff-project/skiff/internal/kubelet/eviction"
 )
 
 // Config is what `skiff server` is started with (DESIGN.md §1).
@@ -17,14 +19,18 @@ type Config struct {
 	// AgentDataDir is the local agent's data dir (default <DataDir>/agent); NodeIP its node's
 	// InternalIP (default AdvertiseAddress, else detected); ResolvConf the resolver
 	// configuration its pods copy.
-	AgentDataDir     string
-	NodeIP           string
-	ResolvConf       string
-	EtcdServers      []string
-	ClusterCIDR      string
-	NodeCIDRMaskSize int
-	ServiceCIDR      string
-	ClusterDomain    string
+	AgentDataDir string
+	NodeIP       string
+	ResolvConf   string
+	// AgentEvictionHard and AgentEvictionPressureTransitionPeriod are the local agent's
+	// --eviction-hard (nil: upstream's defaults) and --eviction-pressure-transition-period.
+	AgentEvictionHard                     []eviction.Threshold
+	AgentEvictionPressureTransitionPeriod time.Duration
+	EtcdServers                           []string
+	ClusterCIDR                           string
+	NodeCIDRMaskSize                      int
+	ServiceCIDR                           string
+	ClusterDomain                         string
 	// ClusterDNS is the cluster DNS Service's IP (the kube-dns Service in kube-system), which
 	// every node's DNS server answers on; "" means the 10th address of ServiceCIDR.
 	ClusterDNS string
