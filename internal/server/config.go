@@ -19,18 +19,14 @@ type Config struct {
 	// AgentDataDir is the local agent's data dir (default <DataDir>/agent); NodeIP its node's
 	// InternalIP (default AdvertiseAddress, else detected); ResolvConf the resolver
 	// configuration its pods copy.
-	AgentDataDir string
-	NodeIP       string
-	ResolvConf   string
-	// AgentEvictionHard and AgentEvictionPressureTransitionPeriod are the local agent's
-	// --eviction-hard (nil: upstream's defaults) and --eviction-pressure-transition-period.
-	AgentEvictionHard                     []eviction.Threshold
-	AgentEvictionPressureTransitionPeriod time.Duration
-	EtcdServers                           []string
-	ClusterCIDR                           string
-	NodeCIDRMaskSize                      int
-	ServiceCIDR                           string
-	ClusterDomain                         string
+	AgentDataDir     string
+	NodeIP           string
+	ResolvConf       string
+	EtcdServers      []string
+	ClusterCIDR      string
+	NodeCIDRMaskSize int
+	ServiceCIDR      string
+	ClusterDomain    string
 	// ClusterDNS is the cluster DNS Service's IP (the kube-dns Service in kube-system), which
 	// every node's DNS server answers on; "" means the 10th address of ServiceCIDR.
 	ClusterDNS string
@@ -58,6 +54,11 @@ type Config struct {
 	TokenAuthFile string
 	// Profiling serves /debug/pprof/ to users allowed to get it.
 	Profiling bool
+
+	// AgentEvictionHard and AgentEvictionPressureTransitionPeriod are the local agent's
+	// --eviction-hard (nil: upstream's defaults) and --eviction-pressure-transition-period.
+	AgentEvictionHard                     []eviction.Threshold
+	AgentEvictionPressureTransitionPeriod time.Duration
 }
 
 // DefaultConfig returns the defaults of `skiff server`.
