@@ -134,8 +134,8 @@ type helperConfig struct {
 }
 
 // testEvictionHard are the test agents' thresholds: upstream's memory default, without the
-// disk ones, which the shared test machine's disk (often more than 85% full) would meet and
-// so refuse every pod.
+// disk ones: the test machine's disk has less than 20% of its blocks available, close to
+// upstream's imagefs.available<15%, under which the node would refuse every pod.
 const testEvictionHard = "memory.available<100Mi"
 
 // runHelper is the agent subprocess: `skiff agent` in effect, until killed.
@@ -209,20 +209,21 @@ func buildShim(t *testing.T) string {
 
 // cluster is a test API server and a node agent running as a subprocess.
 type cluster struct {
-	t       *testing.T
-	srv     *testserver.Server
-	client  kubernetes.Interface
-	node    string
-	dataDir string
-	shim    string
-	image   string // skiffhost
-	busybox string
+	t        *testing.T
+	srv      *testserver.Server
+	client   kubernetes.Interface
+	node     string
+	dataDir  string
+	shim     string
+	image    string // skiffhost
+	busybox  string
+	agent    *exec.Cmd
+	agentLog *bytes.Buffer
+	exited   chan struct{}
+	logMu    sync.Mutex
+
 	// evictionHard is the agent's --eviction-hard (empty: testEvictionHard).
 	evictionHard string
-	agent        *exec.Cmd
-	agentLog     *bytes.Buffer
-	exited       chan struct{}
-	logMu        sync.Mutex
 }
 
 // startCluster starts a server (scheduler and controllers included), a registry serving
