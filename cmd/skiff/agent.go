@@ -12,6 +12,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/skiff-project/skiff/internal/agent"
+	"github.com/skiff-project/skiff/internal/kubelet/eviction"
 )
 
 func newAgentCommand() *cobra.Command {
@@ -19,6 +20,7 @@ func newAgentCommand() *cobra.Command {
 		cfg                      agent.Config
 		labels                   string
 		clusterCIDR, serviceCIDR string
+		evictionHard             string
 	)
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -30,6 +32,9 @@ func newAgentCommand() *cobra.Command {
 			var err error
 			if cfg.Labels, err = parseLabels(labels); err != nil {
 				return err
+			}
+			if cfg.EvictionHard, err = eviction.ParseThresholds(evictionHard); err != nil {
+				return fmt.Errorf("--eviction-hard: %w", err)
 			}
 			if cfg.Server == "" || cfg.TokenFile == "" {
 				return fmt.Errorf("need --server and --token-file")
@@ -55,5 +60,7 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&cfg.NetworkBackend, "network-backend", "vxlan", "how pods reach other nodes' pods: vxlan, host-gw (nodes on one L2 segment) or none")
 	f.StringVar(&labels, "node-labels", "", "extra node labels, k=v,...")
 	f.IntVar(&cfg.MaxPods, "max-pods", 110, "how many pods the node runs at most")
+	f.StringVar(&evictionHard, "eviction-hard", eviction.DefaultEvictionHard, "hard eviction thresholds, signal<quantity or signal<percentage%,... (signals: memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available; 0% or 100% switches a signal off; empty: none)")
+	f.DurationVar(&cfg.EvictionPressureTransitionPeriod, "eviction-pressure-transition-period", eviction.DefaultPressureTransitionPeriod, "how long a pressure condition stays True after its eviction threshold was last met")
 	return cmd
 }

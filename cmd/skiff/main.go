@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
+	"github.com/skiff-project/skiff/internal/kubelet/eviction"
 	"github.com/skiff-project/skiff/internal/server"
 	"github.com/skiff-project/skiff/internal/version"
 )
@@ -50,6 +51,7 @@ func newVersionCommand() *cobra.Command {
 
 func newServerCommand() *cobra.Command {
 	cfg := server.DefaultConfig()
+	var evictionHard string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run a control plane (embedded etcd, API server, scheduler and controllers) and a node on this machine",
@@ -57,6 +59,10 @@ func newServerCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			klog.SetSlogLogger(log.With("source", "client-go"))
+			var err error
+			if cfg.AgentEvictionHard, err = eviction.ParseThresholds(evictionHard); err != nil {
+				return fmt.Errorf("--eviction-hard: %w", err)
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			return server.Run(ctx, cfg, log)
@@ -93,5 +99,7 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&cfg.TokenAuthFile, "token-auth-file", "", "CSV file of static bearer tokens: token,user,uid,\"group1,group2\"")
 	f.BoolVar(&cfg.Profiling, "profiling", false, "serve /debug/pprof/ (to users allowed to get it)")
 	f.BoolVar(&cfg.UnsafeNoFsync, "unsafe-no-fsync", false, "run embedded etcd without fsync (tests and benchmarks only: data may be lost on a crash)")
+	f.StringVar(&evictionHard, "eviction-hard", eviction.DefaultEvictionHard, "the local node's hard eviction thresholds (see skiff agent --eviction-hard)")
+	f.DurationVar(&cfg.AgentEvictionPressureTransitionPeriod, "eviction-pressure-transition-period", eviction.DefaultPressureTransitionPeriod, "the local node's eviction pressure transition period")
 	return cmd
 }

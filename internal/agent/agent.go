@@ -27,6 +27,7 @@ import (
 
 	"github.com/skiff-project/skiff/internal/csr"
 	"github.com/skiff-project/skiff/internal/kubelet"
+	"github.com/skiff-project/skiff/internal/kubelet/eviction"
 	"github.com/skiff-project/skiff/internal/kubelet/streaming"
 	"github.com/skiff-project/skiff/internal/network/podnet"
 	"github.com/skiff-project/skiff/internal/pki"
@@ -101,6 +102,12 @@ type Config struct {
 	// certificates checked against the cluster CA) and the node's runtime: the kubelet's
 	// streaming server (logs, exec, port-forward). It runs until ctx ends.
 	Serve func(ctx context.Context, tlsConfig *tls.Config, rt kubelet.Runtime) error
+	// EvictionHard are the node's hard eviction thresholds (--eviction-hard); nil means
+	// upstream's defaults, an empty list none. EvictionPressureTransitionPeriod is
+	// --eviction-pressure-transition-period (default 5m). See docs/agent.md, "Node-pressure
+	// eviction".
+	EvictionHard                     []eviction.Threshold
+	EvictionPressureTransitionPeriod time.Duration
 	// Clock defaults to the real clock (tests of certificate renewal set a fake one).
 	Clock clock.WithTicker
 	Log   *slog.Logger
@@ -520,6 +527,8 @@ func (a *Agent) startKubelet(ctx context.Context) {
 		PodsDir: cfg.path("pods"), Environment: true, VolumeResync: cfg.VolumeResync, KubeletPort: int32(max(cfg.Port, 0)),
 		SystemInfo: m.info, ReadyCheck: a.network.check,
 	}
+	kcfg.Stats, kcfg.ReclaimImages = newNodeStats(a.runtime, cfg.path("pods"), cfg.path("images")), a.reclaimImages
+	kcfg.EvictionHard, kcfg.EvictionPressureTransitionPeriod = cfg.EvictionHard, cfg.EvictionPressureTransitionPeriod
 	a.host = kubelet.NewHost(a.api, kubelet.HostOptions{
 		PodFieldSelector:  "spec.nodeName=" + cfg.NodeName,
 		NodeFieldSelector: "metadata.name=" + cfg.NodeName,

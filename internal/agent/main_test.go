@@ -34,6 +34,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/skiff-project/skiff/internal/agent"
+	"github.com/skiff-project/skiff/internal/kubelet/eviction"
 	"github.com/skiff-project/skiff/internal/testserver"
 	"github.com/skiff-project/skiff/test/images"
 )
@@ -134,7 +135,14 @@ func prepareIsolated() error {
 type helperConfig struct {
 	Server, Token, DataDir, NodeName, NodeIP, ShimPath string
 	VolumeResync                                       time.Duration
+	// EvictionHard is --eviction-hard; empty means testEvictionHard.
+	EvictionHard string
 }
+
+// testEvictionHard are the test agents' thresholds: upstream's memory default, without the
+// disk ones: the test machine's disk has less than 20% of its blocks available, close to
+// upstream's imagefs.available<15%, under which the node would refuse every pod.
+const testEvictionHard = "memory.available<100Mi"
 
 // runHelper is the agent subprocess: `skiff agent` in effect, until killed.
 func runHelper(cfgJSON string) int {
@@ -146,8 +154,16 @@ func runHelper(cfgJSON string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	err := agent.Run(ctx, agent.Config{Server: hc.Server, Token: hc.Token, DataDir: hc.DataDir, NodeName: hc.NodeName,
-		NodeIP: hc.NodeIP, ShimPath: hc.ShimPath, VolumeResync: hc.VolumeResync, Log: log})
+	if hc.EvictionHard == "" {
+		hc.EvictionHard = testEvictionHard
+	}
+	thresholds, err := eviction.ParseThresholds(hc.EvictionHard)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	err = agent.Run(ctx, agent.Config{Server: hc.Server, Token: hc.Token, DataDir: hc.DataDir, NodeName: hc.NodeName,
+		NodeIP: hc.NodeIP, ShimPath: hc.ShimPath, VolumeResync: hc.VolumeResync, EvictionHard: thresholds, Log: log})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "agent:", err)
 		return 1
@@ -211,6 +227,9 @@ type cluster struct {
 	agentLog *bytes.Buffer
 	exited   chan struct{}
 	logMu    sync.Mutex
+
+	// evictionHard is the agent's --eviction-hard (empty: testEvictionHard).
+	evictionHard string
 }
 
 // startCluster starts a server (scheduler and controllers included), a registry serving
@@ -244,7 +263,7 @@ func startCluster(t *testing.T) *cluster {
 func (c *cluster) startAgent() {
 	c.t.Helper()
 	cfg, _ := json.Marshal(helperConfig{Server: c.srv.URL, Token: c.srv.Token.String(), DataDir: c.dataDir, NodeName: c.node,
-		NodeIP: nodeIP, ShimPath: c.shim, VolumeResync: 2 * time.Second})
+		NodeIP: nodeIP, ShimPath: c.shim, VolumeResync: 2 * time.Second, EvictionHard: c.evictionHard})
 	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+string(cfg))
 	if bin := os.Getenv("SKIFF_BIN"); bin != "" {
@@ -253,8 +272,12 @@ func (c *cluster) startAgent() {
 		if err := os.WriteFile(tokenFile, []byte(c.srv.Token.String()), 0o600); err != nil {
 			c.t.Fatal(err)
 		}
+		hard := c.evictionHard
+		if hard == "" {
+			hard = testEvictionHard
+		}
 		cmd = exec.Command(bin, "agent", "--server", c.srv.URL, "--token-file", tokenFile, "--data-dir", c.dataDir,
-			"--node-name", c.node, "--node-ip", nodeIP)
+			"--node-name", c.node, "--node-ip", nodeIP, "--eviction-hard", hard)
 	}
 	c.agentLog = &bytes.Buffer{}
 	w := &lockedWriter{mu: &c.logMu, w: c.agentLog}

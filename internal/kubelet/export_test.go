@@ -140,6 +140,22 @@ func (l *EventLog) Take() []string {
 	return out
 }
 
+// TakeNode returns the node events recorded since the last TakeNode or Take, and forgets them.
+func (l *EventLog) TakeNode() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out, rest []string
+	for _, e := range l.events {
+		if containsNode(e) {
+			out = append(out, e)
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	l.events = rest
+	return out
+}
+
 func containsNode(e string) bool {
 	for i := 0; i+5 <= len(e); i++ {
 		if e[i:i+5] == " node" && (i+5 == len(e) || e[i+5] == ':') {

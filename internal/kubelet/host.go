@@ -175,6 +175,7 @@ func (h *Host) startKubelet(kl *Kubelet) {
 	}
 	// Every pod of the node is known now: what the runtime has beyond them is left over.
 	kl.startHousekeeping()
+	kl.startEviction()
 }
 
 // listServices returns every Service, and whether the informer has listed them yet.

@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
+
+	"github.com/skiff-project/skiff/internal/kubelet/eviction"
 )
 
 // Upstream's timings.
@@ -84,6 +86,19 @@ type Config struct {
 	// ReadyCheck, if set, says why the node is not ready (nil: it is); the Ready condition
 	// is False with reason KubeletNotReady and that message until it returns nil.
 	ReadyCheck func() error
+
+	// Node-pressure eviction (see internal/kubelet/eviction) runs on nodes that measure
+	// themselves: Stats, or a Runtime that implements StatsProvider.
+	Stats StatsProvider
+	// EvictionHard are the hard eviction thresholds (--eviction-hard); nil means upstream's
+	// defaults (eviction.DefaultThresholds), an empty list none.
+	EvictionHard []eviction.Threshold
+	// EvictionPressureTransitionPeriod is how long a pressure condition stays True after its
+	// threshold was last met (default 5m).
+	EvictionPressureTransitionPeriod time.Duration
+	// ReclaimImages, if set, removes the images no container uses; under disk pressure the
+	// eviction loop calls it before it evicts pods.
+	ReclaimImages func(ctx context.Context) error
 }
 
 func (c *Config) setDefaults() {
@@ -105,6 +120,10 @@ func (c *Config) setDefaults() {
 	if c.VolumeResync == 0 {
 		c.VolumeResync = time.Minute
 	}
+	if c.EvictionHard == nil {
+		c.EvictionHard = eviction.DefaultThresholds()
+	}
+	c.EvictionPressureTransitionPeriod = evictionPeriod(c.EvictionPressureTransitionPeriod)
 }
 
 // workKind says what a work item does.
@@ -115,6 +134,7 @@ const (
 	workPod                          // sync one pod
 	workStatus                       // send one pod's status, then delete it if it is finished
 	workHousekeeping                 // remove sandboxes and volumes of pods that are gone
+	workEviction                     // node-pressure eviction: conditions, then evict one pod
 )
 
 // housekeepingPeriod is how often the kubelet looks for sandboxes and volume directories of
@@ -157,11 +177,18 @@ type Kubelet struct {
 	volumes  *volumeManager
 	services func() ([]*corev1.Service, bool)
 
+	// Node-pressure eviction: stats is nil on nodes that do not measure themselves.
+	stats      StatsProvider
+	thresholds []eviction.Threshold
+	pressure   eviction.Pressure // owned by the eviction work item
+
 	mu       sync.Mutex
 	node     *corev1.Node // latest seen: informer or our own writes
 	podCIDRs []string
 	workers  map[types.UID]*podWorker
 	stopped  bool
+	// pressureConds are the node's pressure conditions that are True.
+	pressureConds []corev1.NodeConditionType
 
 	// Owned by the node work item.
 	registered   bool
@@ -178,11 +205,16 @@ func newKubelet(cfg Config, client kubernetes.Interface, rt Runtime, clk clock.C
 	h.Write([]byte(cfg.NodeName))
 	kl := &Kubelet{
 		cfg: cfg, client: client, clock: clk, recorder: rec, runtime: rt, sched: sched, log: log,
-		backoff:  flowcontrol.NewFakeBackOff(InitialBackOff, MaxBackOff, clk),
-		prober:   netProber{},
-		stagger:  time.Duration(h.Sum32()%10000) * time.Millisecond,
-		workers:  map[types.UID]*podWorker{},
-		podCIDRs: cfg.PodCIDRs,
+		backoff:    flowcontrol.NewFakeBackOff(InitialBackOff, MaxBackOff, clk),
+		prober:     netProber{},
+		stagger:    time.Duration(h.Sum32()%10000) * time.Millisecond,
+		workers:    map[types.UID]*podWorker{},
+		podCIDRs:   cfg.PodCIDRs,
+		stats:      cfg.Stats,
+		thresholds: cfg.EvictionHard,
+	}
+	if sp, ok := rt.(StatsProvider); ok && kl.stats == nil {
+		kl.stats = sp
 	}
 	for _, a := range cfg.Addresses {
 		if a.Type == corev1.NodeInternalIP {
@@ -234,12 +266,15 @@ func (kl *Kubelet) process(ctx context.Context, k workKey) {
 		kl.syncStatus(ctx, k.uid)
 	case workHousekeeping:
 		kl.housekeeping(ctx)
+	case workEviction:
+		kl.syncEviction(ctx)
 	}
 }
 
-// start schedules the kubelet's first heartbeat.
+// start schedules the kubelet's first heartbeat and eviction round.
 func (kl *Kubelet) start() {
 	kl.sched.schedule(workKey{kl: kl, kind: workNode}, kl.clock.Now())
+	kl.startEviction()
 }
 
 // stop makes the kubelet do nothing more: no heartbeats, no status. To the control plane it looks

@@ -100,15 +100,16 @@ func (kl *Kubelet) nodeStatus(old *corev1.NodeStatus, now time.Time) *corev1.Nod
 	}
 	info.ContainerRuntimeVersion, info.KubeletVersion = c.RuntimeVersion, c.KubeletVersion
 	info.OperatingSystem, info.Architecture = c.OS, c.Arch
+	pressure := kl.underPressure()
+	var conditions []corev1.NodeCondition
+	for _, typ := range []corev1.NodeConditionType{corev1.NodeMemoryPressure, corev1.NodeDiskPressure, corev1.NodePIDPressure} {
+		status, reason, msg := pressureCondition(typ, pressure)
+		conditions = append(conditions, cond(typ, status, reason, msg))
+	}
 	return &corev1.NodeStatus{
-		Capacity:    capacity,
-		Allocatable: capacity.DeepCopy(),
-		Conditions: []corev1.NodeCondition{
-			cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, reasonSufficientMemory, messageSufficientMemory),
-			cond(corev1.NodeDiskPressure, corev1.ConditionFalse, reasonNoDiskPressure, messageNoDiskPressure),
-			cond(corev1.NodePIDPressure, corev1.ConditionFalse, reasonSufficientPID, messageSufficientPID),
-			ready,
-		},
+		Capacity:        capacity,
+		Allocatable:     capacity.DeepCopy(),
+		Conditions:      append(conditions, ready),
 		Addresses:       append([]corev1.NodeAddress(nil), c.Addresses...),
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: c.KubeletPort}},
 		NodeInfo:        info,
@@ -274,6 +275,7 @@ func (kl *Kubelet) reportNodeStatus(ctx context.Context, now time.Time) error {
 	if kl.lastStatus == nil {
 		kl.recorder.Eventf(nodeRef(kl.cfg.NodeName, n.UID), corev1.EventTypeNormal, eventReasonNodeReady, "Node %s status is now: NodeReady", kl.cfg.NodeName)
 	}
+	kl.recordPressureEvents(old, desired)
 	kl.lastStatus = desired
 	kl.lastReport = now
 	kl.setNode(n)

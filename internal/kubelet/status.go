@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/utils/ptr"
+
+	"github.com/skiff-project/skiff/internal/kubelet/eviction"
 )
 
 // Upstream's pod condition reasons (pkg/kubelet/status).
@@ -45,9 +47,12 @@ func (kl *Kubelet) generatePodStatus(w *podWorker, pod *corev1.Pod, ctrs []Conta
 		s.QOSClass = qosClass(pod)
 	}
 	for _, c := range pod.Status.Conditions {
-		if !kubeletConditions[c.Type] {
+		if !kubeletConditions[c.Type] && !(w.evicted && c.Type == corev1.DisruptionTarget) {
 			s.Conditions = append(s.Conditions, c)
 		}
+	}
+	if w.evicted {
+		s.Conditions = append(s.Conditions, disruptionTarget(w.message, old, now))
 	}
 	if w.rejected {
 		s.Phase, s.Reason, s.Message = corev1.PodFailed, w.reason, w.message
@@ -407,8 +412,28 @@ func qosClass(pod *corev1.Pod) corev1.PodQOSClass {
 
 func podStatusEqual(a, b *corev1.PodStatus) bool { return equality.Semantic.DeepEqual(a, b) }
 
-// admit runs admission for pod against the pods already admitted.
+// disruptionTarget is the condition of an evicted pod, keeping the transition time it had.
+func disruptionTarget(msg string, old *corev1.PodStatus, now time.Time) corev1.PodCondition {
+	c := eviction.DisruptionTarget(msg)
+	c.LastTransitionTime = metav1.NewTime(now.Truncate(time.Second))
+	for _, o := range old.Conditions {
+		if o.Type == c.Type && o.Status == c.Status && !o.LastTransitionTime.IsZero() {
+			c.LastTransitionTime = o.LastTransitionTime
+		}
+	}
+	return c
+}
+
+// admit runs admission for pod against the pods already admitted: first the node's pressure
+// (upstream's eviction admission handler), then Admit.
 func (kl *Kubelet) admit(pod *corev1.Pod) *Rejection {
+	qos := pod.Status.QOSClass
+	if qos == "" {
+		qos = qosClass(pod)
+	}
+	if ok, reason, msg := eviction.Admit(pod, qos, kl.underPressure()); !ok {
+		return &Rejection{Reason: reason, Message: msg}
+	}
 	kl.mu.Lock()
 	node := kl.node
 	kl.mu.Unlock()

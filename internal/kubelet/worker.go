@@ -49,6 +49,8 @@ type podWorker struct {
 	finished bool
 	// wakes are changes the runtime announced for later.
 	wakes []time.Time
+	// evictMessage is set by the eviction loop: the pod is to be evicted with that message.
+	evictMessage string
 
 	admitted     bool
 	rejected     bool
@@ -62,8 +64,10 @@ type podWorker struct {
 	// failed forces phase Failed with reason and message (rejection, deadline).
 	failed          bool
 	reason, message string
-	terminalPhase   corev1.PodPhase
-	containers      map[string]*containerState
+	// evicted: the pod is being (or was) evicted for node pressure.
+	evicted       bool
+	terminalPhase corev1.PodPhase
+	containers    map[string]*containerState
 	// final is the last container list, kept once the sandbox is removed.
 	final []Container
 	// volumesReady: every volume was set up once; volumeRetry is the back-off of failed
@@ -286,7 +290,7 @@ func (kl *Kubelet) checkTermination(w *podWorker, pod *corev1.Pod, now time.Time
 		}
 		return
 	}
-	if w.terminating {
+	if w.checkEviction(); w.terminating {
 		return
 	}
 	if ads := pod.Spec.ActiveDeadlineSeconds; ads != nil {

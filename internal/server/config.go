@@ -3,6 +3,8 @@ package server
 import (
 	"net"
 	"time"
+
+	"github.com/skiff-project/skiff/internal/kubelet/eviction"
 )
 
 // Config is what `skiff server` is started with (DESIGN.md §1).
@@ -54,6 +56,11 @@ type Config struct {
 	TokenAuthFile string
 	// Profiling serves /debug/pprof/ to users allowed to get it.
 	Profiling bool
+
+	// AgentEvictionHard and AgentEvictionPressureTransitionPeriod are the local agent's
+	// --eviction-hard (nil: upstream's defaults) and --eviction-pressure-transition-period.
+	AgentEvictionHard                     []eviction.Threshold
+	AgentEvictionPressureTransitionPeriod time.Duration
 }
 
 // DefaultConfig returns the defaults of `skiff server`.

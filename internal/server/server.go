@@ -440,7 +440,9 @@ func startLocalAgent(ctx context.Context, cfg Config, url string, token pki.Toke
 		Server: url, Token: token.String(), DataDir: dataDir, NodeName: cfg.NodeName, NodeIP: nodeIP,
 		ResolvConf: cfg.ResolvConf, ClusterCIDRs: []string{cfg.ClusterCIDR}, ServiceCIDRs: []string{cfg.ServiceCIDR},
 		ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain,
-		NetworkBackend: cfg.NetworkBackend, Log: log.With("component", "agent"),
+		NetworkBackend: cfg.NetworkBackend,
+		EvictionHard: cfg.AgentEvictionHard, EvictionPressureTransitionPeriod: cfg.AgentEvictionPressureTransitionPeriod,
+		Log: log.With("component", "agent"),
 	}
 	log.Info("starting the local node agent", "node", cfg.NodeName, "data-dir", dataDir)
 	done := make(chan struct{})
