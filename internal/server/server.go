@@ -441,7 +441,7 @@ func startLocalAgent(ctx context.Context, cfg Config, url string, token pki.Toke
 		ResolvConf: cfg.ResolvConf, ClusterCIDRs: []string{cfg.ClusterCIDR}, ServiceCIDRs: []string{cfg.ServiceCIDR},
 		ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain,
 		NetworkBackend: cfg.NetworkBackend,
-		EvictionHard: cfg.AgentEvictionHard, EvictionPressureTransitionPeriod: cfg.AgentEvictionPressureTransitionPeriod,
+		EvictionHard:   cfg.AgentEvictionHard, EvictionPressureTransitionPeriod: cfg.AgentEvictionPressureTransitionPeriod,
 		Log: log.With("component", "agent"),
 	}
 	log.Info("starting the local node agent", "node", cfg.NodeName, "data-dir", dataDir)

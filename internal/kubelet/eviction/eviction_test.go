@@ -112,11 +112,11 @@ func TestThresholdsMetAndConditions(t *testing.T) {
 			SignalNodeFsAvailable:  {Available: 9 * gi, Capacity: 100 * gi},
 			SignalImageFsAvailable: {Available: 9 * gi, Capacity: 100 * gi},
 			SignalNodeFsInodesFree: {Available: 4, Capacity: 100},
-		}, met: "memory.available<100Mi,nodefs.available<10%,imagefs.available<15%,nodefs.inodesFree<5%",
+		}, met: "memory.available<100Mi,nodefs.available<10%,imagefs.available<10%,nodefs.inodesFree<5%",
 			conds: []corev1.NodeConditionType{corev1.NodeMemoryPressure, corev1.NodeDiskPressure}},
 		{name: "imagefs alone", obs: Observations{
-			SignalImageFsAvailable: {Available: 14 * gi, Capacity: 100 * gi},
-		}, met: "imagefs.available<15%", conds: []corev1.NodeConditionType{corev1.NodeDiskPressure}},
+			SignalImageFsAvailable: {Available: 9 * gi, Capacity: 100 * gi},
+		}, met: "imagefs.available<10%", conds: []corev1.NodeConditionType{corev1.NodeDiskPressure}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
