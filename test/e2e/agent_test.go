@@ -187,7 +187,13 @@ func TestRealContainers(t *testing.T) {
 		}
 		return "node: " + out + "\n" + s.log.String()
 	})
-	mustContain(t, "agent start-up log", s.log.String(), "skiff agent ready", "pod network ready", "serving certificate issued")
+	s.eventually(30*time.Second, func() string {
+		if !strings.Contains(s.log.String(), "skiff agent ready") {
+			return "the agent has not said it is ready:\n" + s.log.String()
+		}
+		return ""
+	})
+	mustContain(t, "agent start-up log", s.log.String(), "pod network ready", "serving certificate issued", "service proxy ready")
 
 	start := time.Now()
 	s.ok("run", "web", "--image="+ref, "--port=8080")

@@ -48,7 +48,10 @@ func TestKubectlWorkflow(t *testing.T) {
 		t.Fatalf("get svc: %s", out)
 	}
 	out = s.ok("get", "all", "-A")
-	mustContain(t, "get all -A", out, "service/kubernetes", "demo        service/web", "deployment.apps/web", "cronjob.batch/tick")
+	mustContain(t, "get all -A", out, "service/kubernetes", "service/kube-dns", "deployment.apps/web", "cronjob.batch/tick")
+	if !regexp.MustCompile(`(?m)^demo\s+service/web\s+ClusterIP`).MatchString(out) {
+		t.Fatalf("get all -A lacks demo's service/web:\n%s", out)
+	}
 	out = s.ok("get", "secret", "sec", "-n", "demo")
 	mustContain(t, "get secret", out, "Opaque", "1")
 

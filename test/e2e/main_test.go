@@ -61,7 +61,7 @@ type server struct {
 	dataDir string
 	port    int
 	cmd     *exec.Cmd
-	log     *bytes.Buffer
+	log     *syncBuffer
 	cache   string
 	args    []string
 }
@@ -100,7 +100,7 @@ func startServerArgs(t *testing.T, extraArgs []string) *server {
 
 func (s *server) start() {
 	s.t.Helper()
-	s.log = &bytes.Buffer{}
+	s.log = &syncBuffer{}
 	s.cmd = exec.Command(skiffBin, "server", "--data-dir", s.dataDir, "--port", strconv.Itoa(s.port),
 		"--bind-address", "127.0.0.1", "--unsafe-no-fsync")
 	s.cmd.Args = append(s.cmd.Args, s.args...)

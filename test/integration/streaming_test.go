@@ -286,7 +286,7 @@ func TestKubectlStreaming(t *testing.T) {
 			if r := kubectl(t, admin, proto.env, "", "-n", ns, "exec", "p", "-c", "nope", "--", "true"); r.code == 0 || !strings.Contains(r.err, "container nope is not valid for pod p") {
 				t.Errorf("unknown container: %+v", r)
 			}
-			if r := kubectl(t, admin, proto.env, "", "-n", ns, "attach", "p"); r.code == 0 || !strings.Contains(r.err, "attach is not supported yet") {
+			if r := kubectl(t, admin, proto.env, "", "-n", ns, "attach", "p"); r.code == 0 || !strings.Contains(r.err, "the container runtime cannot attach to containers") {
 				t.Errorf("attach: %+v", r)
 			}
 		})
