@@ -65,7 +65,8 @@ func (c *msgCache) get(k cacheKey) (*dns.Msg, bool) {
 		c.mu.Unlock()
 		return nil, false
 	}
-	left := int64(e.ttl) - int64(now.Sub(e.stored)/time.Second)
+	// A clock that went back counts as no time passed.
+	left := int64(e.ttl) - int64(max(now.Sub(e.stored), 0)/time.Second)
 	if left <= 0 {
 		delete(c.entries, k)
 		c.mu.Unlock()
