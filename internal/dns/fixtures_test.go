@@ -15,7 +15,7 @@ import (
 	testclock "k8s.io/utils/clock/testing"
 )
 
-// testSerial is the SOA serial of the views newTestView returns.
+// testTime is the time of the views newTestView returns, and so their SOA serial.
 var testTime = time.Unix(1_700_000_000, 0)
 
 // newTestView returns a view over indexers holding objs (Services and EndpointSlices),

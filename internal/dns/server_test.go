@@ -659,3 +659,36 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzRespond feeds respond whatever unpacks as a request: it must not panic and its
+// answer must pack.
+func FuzzRespond(f *testing.F) {
+	for _, q := range benchNames(20) {
+		b, _ := q.Pack()
+		f.Add(b)
+	}
+	for _, name := range []string{"cluster.local.", "db.data.svc.cluster.local.", "ext.default.svc.cluster.local.",
+		"alias.default.svc.cluster.local.", "10.0.43.10.in-addr.arpa.", "example.com."} {
+		for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypePTR, dns.TypeNS, dns.TypeSOA, dns.TypeANY} {
+			m := question(name, qtype)
+			m.SetEdns0(1232, true)
+			b, _ := m.Pack()
+			f.Add(b)
+		}
+	}
+	p := parsedConfig{zone: "cluster.local.", listen: []string{"127.0.0.1:0"}, upstreamTimeout: time.Millisecond}
+	s := newServer(p, newTestView(f, append(testCluster(), manyServices(20)...)...), clock.RealClock{}, slog.New(slog.DiscardHandler))
+	s.synced.Store(true)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		req := new(dns.Msg)
+		if err := req.Unpack(b); err != nil || req.Response {
+			return
+		}
+		for _, udp := range []bool{true, false} {
+			resp := s.respond(context.Background(), req, udp)
+			if _, err := resp.Pack(); err != nil {
+				t.Fatalf("answer to %v does not pack: %v\n%v", req, err, resp)
+			}
+		}
+	})
+}
