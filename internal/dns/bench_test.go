@@ -232,6 +232,8 @@ func measure(t *testing.T, addr string, qs []*dns.Msg, clients int, d time.Durat
 	if len(all) == 0 {
 		return measurement{errors: errors}
 	}
-	pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))].Round(time.Microsecond) }
+	pct := func(p float64) time.Duration {
+		return all[min(len(all)-1, int(p*float64(len(all))))].Round(time.Microsecond)
+	}
 	return measurement{qps: float64(len(all)) / elapsed.Seconds(), p50: pct(0.50), p99: pct(0.99), max: all[len(all)-1].Round(time.Microsecond), errors: errors}
 }

@@ -52,10 +52,10 @@ type Config struct {
 	// CacheSize is how many forwarded answers are cached at most; 0 means
 	// DefaultCacheSize, negative disables the cache.
 	CacheSize int
-	// Nameservers are the addresses ns.dns.<cluster domain> resolves to and that the NS
-	// answer for the cluster domain carries as glue: normally the cluster DNS Service IP(s)
-	// that pods' resolv.conf names. May be empty.
-	Nameservers []netip.Addr
+	// ClusterDNS lists the cluster DNS Service IPs, the ones pods' resolv.conf names (the
+	// kubelet's --cluster-dns): ns.dns.<cluster domain> resolves to them, and the NS answer
+	// for the cluster domain carries them as glue. May be empty.
+	ClusterDNS []netip.Addr
 	// Services is a shared informer of v1 Services and EndpointSlices one of
 	// discovery.k8s.io/v1 EndpointSlices, both for all namespaces, normally from the agent's
 	// informer factory (the service proxy reads the same ones). New adds indexes to them; the

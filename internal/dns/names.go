@@ -16,7 +16,7 @@ const (
 	nameApex                         // the cluster domain itself: SOA and NS
 	nameEmpty                        // svc.D, pod.D, dns.D: the name exists, without records
 	nameDNSVersion                   // dns-version.D: TXT, the DNS schema version
-	nameNameserver                   // ns.dns.D: the addresses of Config.Nameservers
+	nameNameserver                   // ns.dns.D: the addresses of Config.ClusterDNS
 	nameNamespace                    // ns.svc.D: exists if the namespace has a Service
 	namePodNamespace                 // ns.pod.D: exists, without records
 	nameService                      // svc.ns.svc.D and the names below it

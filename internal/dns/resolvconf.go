@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,7 +29,7 @@ const (
 type NodeDNS struct {
 	// ClusterDNS lists the cluster DNS Service IPs (the kubelet's --cluster-dns). Empty
 	// turns ClusterFirst pods into Default ones, with a MissingClusterDNS warning.
-	ClusterDNS []string
+	ClusterDNS []netip.Addr
 	// ClusterDomain is the cluster domain (the kubelet's --cluster-domain). Empty leaves the
 	// cluster's search domains out of ClusterFirst pods' search line.
 	ClusterDomain string
@@ -78,7 +79,9 @@ func PodResolvConf(pod *corev1.Pod, node NodeDNS) (conf []byte, warnings []Warni
 	case corev1.DNSNone:
 	case corev1.DNSClusterFirst, corev1.DNSClusterFirstWithHostNet:
 		if len(node.ClusterDNS) > 0 {
-			rc.nameservers = append([]string(nil), node.ClusterDNS...)
+			for _, a := range node.ClusterDNS {
+				rc.nameservers = append(rc.nameservers, a.String())
+			}
 			rc.searches = clusterSearches(pod.Namespace, node.ClusterDomain, host.searches)
 			rc.options = []string{"ndots:5"}
 			break

@@ -2,6 +2,7 @@ package dns
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ options timeout:2 attempts:3
 
 func TestPodResolvConf(t *testing.T) {
 	strp := func(s string) *string { return &s }
-	node := NodeDNS{ClusterDNS: []string{"10.43.0.10"}, ClusterDomain: "cluster.local", HostResolvConf: []byte(hostResolv)}
+	node := NodeDNS{ClusterDNS: []netip.Addr{netip.MustParseAddr("10.43.0.10")}, ClusterDomain: "cluster.local", HostResolvConf: []byte(hostResolv)}
 	tests := []struct {
 		name        string
 		policy      corev1.DNSPolicy
@@ -77,7 +78,7 @@ func TestPodResolvConf(t *testing.T) {
 		{
 			name:   "Default with an empty host resolv.conf",
 			policy: corev1.DNSDefault,
-			node:   &NodeDNS{ClusterDNS: []string{"10.43.0.10"}, ClusterDomain: "cluster.local"},
+			node:   &NodeDNS{ClusterDNS: []netip.Addr{netip.MustParseAddr("10.43.0.10")}, ClusterDomain: "cluster.local"},
 			want:   "",
 		},
 		{
@@ -144,7 +145,7 @@ func TestPodResolvConf(t *testing.T) {
 		{
 			name:   "no cluster domain: no cluster search domains",
 			policy: corev1.DNSClusterFirst,
-			node:   &NodeDNS{ClusterDNS: []string{"10.43.0.10"}, HostResolvConf: []byte(hostResolv)},
+			node:   &NodeDNS{ClusterDNS: []netip.Addr{netip.MustParseAddr("10.43.0.10")}, HostResolvConf: []byte(hostResolv)},
 			want: "search corp.example lab.example\n" +
 				"nameserver 10.43.0.10\n" +
 				"options ndots:5\n",
@@ -157,7 +158,7 @@ func TestPodResolvConf(t *testing.T) {
 		{
 			name:    "host nameserver line without address",
 			policy:  corev1.DNSClusterFirst,
-			node:    &NodeDNS{ClusterDNS: []string{"10.43.0.10"}, HostResolvConf: []byte("nameserver\n")},
+			node:    &NodeDNS{ClusterDNS: []netip.Addr{netip.MustParseAddr("10.43.0.10")}, HostResolvConf: []byte("nameserver\n")},
 			wantErr: "nameserver line without an address",
 		},
 	}

@@ -72,7 +72,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := newServer(p, iv, clk, log)
 	s.informer = iv
-	s.zone.nameservers = cfg.Nameservers
+	s.zone.nameservers = cfg.ClusterDNS
 	s.services, s.slices = cfg.Services, cfg.EndpointSlices
 	s.hasSynced = []cache.InformerSynced{cfg.Services.HasSynced, cfg.EndpointSlices.HasSynced}
 	return s, nil

@@ -640,11 +640,11 @@ func TestNewChecksConfig(t *testing.T) {
 	}
 }
 
-func TestNameserversOfTheZone(t *testing.T) {
+func TestClusterDNSIsTheZonesNameserver(t *testing.T) {
 	f := informers.NewSharedInformerFactory(fake.NewClientset(), 0)
 	s, err := New(Config{Listen: []string{"127.0.0.1:0"}, Upstreams: []string{"192.0.2.1"},
-		Nameservers: []netip.Addr{netip.MustParseAddr("10.43.0.10")},
-		Services:    f.Core().V1().Services().Informer(), EndpointSlices: f.Discovery().V1().EndpointSlices().Informer()})
+		ClusterDNS: []netip.Addr{netip.MustParseAddr("10.43.0.10")},
+		Services:   f.Core().V1().Services().Informer(), EndpointSlices: f.Discovery().V1().EndpointSlices().Informer()})
 	if err != nil {
 		t.Fatal(err)
 	}
