@@ -484,6 +484,7 @@ func (a *Agent) startRuntime() error {
 		},
 		NodeIP:         cfg.NodeIP,
 		ResolvConfPath: cfg.ResolvConf,
+		ResolvConf:     a.podResolvConf,
 		Log:            a.log.With("component", "runtime"),
 	})
 	if errors.Is(err, fs.ErrNotExist) && strings.Contains(err.Error(), "shim") {

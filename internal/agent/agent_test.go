@@ -267,6 +267,34 @@ func TestAgent(t *testing.T) {
 		if done.Status.Phase != corev1.PodSucceeded {
 			t.Errorf("a pod could not reach the ClusterIP: %v", done.Status.ContainerStatuses)
 		}
+		// Cluster DNS: the pod's resolv.conf points at the cluster DNS IP, which this node's
+		// DNS server answers; the search path finds the Services by their short names.
+		if got, err := httpGet(base + "/file?path=/etc/resolv.conf"); err != nil ||
+			!strings.Contains(got, "nameserver 10.43.0.10\n") || !strings.Contains(got, "search default.svc.cluster.local svc.cluster.local cluster.local") ||
+			!strings.Contains(got, "options ndots:5") {
+			t.Errorf("the pod's resolv.conf (%v):\n%s", err, got)
+		}
+		lookup := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "lookup"},
+			Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{
+				{Name: "web", Image: c.image, Args: []string{"dns-lookup", "web"}},
+				{Name: "kubernetes", Image: c.image, Args: []string{"dns-lookup", "kubernetes.default"}},
+			}},
+		}
+		c.createPod(lookup)
+		done = c.waitPod("lookup", 30*time.Second, "finished", func(p *corev1.Pod) bool {
+			return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+		})
+		for _, name := range []string{"web", "kubernetes"} {
+			out, err := c.client.CoreV1().Pods("default").GetLogs("lookup", &corev1.PodLogOptions{Container: name}).DoRaw(ctx)
+			want := svc.Spec.ClusterIP
+			if name == "kubernetes" {
+				want = "10.43.0.1"
+			}
+			if err != nil || strings.TrimSpace(string(out)) != want {
+				t.Errorf("dns-lookup %s in a pod: %q %v, want %s (pod %s)", name, out, err, want, done.Status.Phase)
+			}
+		}
 	})
 
 	t.Run("an agent killed and restarted keeps its pods' containers", func(t *testing.T) {

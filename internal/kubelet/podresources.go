@@ -175,8 +175,16 @@ func (kl *Kubelet) housekeeping(ctx context.Context) {
 		if err != nil {
 			kl.log.Warn("housekeeping: list sandboxes", "err", err)
 		}
+		stopper, canStop := kl.runtime.(SandboxStopper)
 		for _, uid := range uids {
 			if keep[uid] {
+				continue
+			}
+			if known[uid] && canStop {
+				// A finished pod keeps its exited containers and logs until it is deleted.
+				if err := stopper.StopSandbox(ctx, uid); err != nil {
+					kl.log.Warn("housekeeping: stop sandbox", "pod", uid, "err", err)
+				}
 				continue
 			}
 			kl.log.Info("removing the sandbox of a pod that is gone or finished", "pod", uid)

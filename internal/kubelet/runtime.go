@@ -53,6 +53,15 @@ type Runtime interface {
 	Stats(ctx context.Context, uid types.UID) (PodStats, error)
 }
 
+// SandboxStopper is implemented by runtimes that can end a finished pod's sandbox (its
+// processes, network, cgroup and namespaces) while keeping its exited containers, which
+// ListContainers and the logs go on reporting, until RemoveSandbox, as upstream's dead
+// containers stay until the pod is deleted. StopSandbox is idempotent and does nothing for a
+// pod without a running sandbox. Without it, a finished pod's sandbox is removed at once.
+type SandboxStopper interface {
+	StopSandbox(ctx context.Context, uid types.UID) error
+}
+
 // ConfigError is a CreateContainer error caused by the pod's or the container's configuration
 // (runAsNonRoot with a root image, a missing volume, a forbidden sysctl); the kubelet reports it
 // with the reason CreateContainerConfigError and its message unchanged.

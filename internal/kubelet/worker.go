@@ -154,6 +154,15 @@ func (kl *Kubelet) syncPod(ctx context.Context, uid types.UID) {
 	}
 }
 
+// endSandbox ends a finished pod's sandbox: stopped, keeping its exited containers and their
+// logs until the pod is deleted, where the runtime can (SandboxStopper), else removed.
+func (kl *Kubelet) endSandbox(ctx context.Context, uid types.UID) error {
+	if stopper, ok := kl.runtime.(SandboxStopper); ok {
+		return stopper.StopSandbox(ctx, uid)
+	}
+	return kl.runtime.RemoveSandbox(ctx, uid)
+}
+
 // forget removes a pod that left the API: its sandbox and everything known about it.
 func (kl *Kubelet) forget(ctx context.Context, w *podWorker) {
 	if err := kl.runtime.RemoveSandbox(ctx, w.uid); err != nil {
@@ -235,7 +244,7 @@ func (kl *Kubelet) runPod(ctx context.Context, w *podWorker, pod *corev1.Pod, no
 			}
 		}
 		if w.sandboxReady {
-			if err := kl.runtime.RemoveSandbox(ctx, pod.UID); err != nil {
+			if err := kl.endSandbox(ctx, pod.UID); err != nil {
 				kl.log.Warn("remove sandbox", "pod", pod.Name, "err", err)
 				wake.at(now.Add(time.Second))
 				return ctrs

@@ -240,8 +240,12 @@ func (r *Runtime) RemoveContainer(ctx context.Context, uid types.UID, id string)
 // none.
 func (r *Runtime) ListContainers(ctx context.Context, uid types.UID) ([]kubelet.Container, error) {
 	r.mu.Lock()
-	p := r.pods[uid]
+	p, stopped := r.pods[uid], r.stopped[uid]
 	r.mu.Unlock()
+	if stopped != nil {
+		// Stopped, or being stopped (its shim is removing the containers): the record.
+		return stopped.containers(), nil
+	}
 	if p == nil {
 		return nil, nil
 	}
@@ -325,20 +329,25 @@ func (r *Runtime) AttachStream(ctx context.Context, uid types.UID, id string, st
 
 // Logs writes the container's log from since on.
 func (r *Runtime) Logs(ctx context.Context, uid types.UID, id string, since time.Time, w io.Writer) error {
-	p, err := r.pod(uid)
+	path, err := r.ContainerLogPath(ctx, uid, id)
 	if err != nil {
 		return err
 	}
-	st, err := p.client.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	return shim.ReadLogs(st.LogPath, since, w)
+	return shim.ReadLogs(path, since, w)
 }
 
 // ContainerLogPath returns the path of the container's current CRI log file, for the kubelet's
 // streaming server (which reads it with tail, timestamps and follow).
 func (r *Runtime) ContainerLogPath(ctx context.Context, uid types.UID, id string) (string, error) {
+	r.mu.Lock()
+	stopped := r.stopped[uid]
+	r.mu.Unlock()
+	if stopped != nil {
+		if path, ok := stopped.logPath(id); ok {
+			return path, nil
+		}
+		return "", fmt.Errorf("container %s: %w", id, os.ErrNotExist)
+	}
 	p, err := r.pod(uid)
 	if err != nil {
 		return "", err

@@ -143,6 +143,9 @@ type Runtime struct {
 	mu      sync.Mutex
 	handler func(types.UID, time.Time)
 	pods    map[types.UID]*podState
+	// stopped are the pods whose sandbox StopSandbox removed: their exited containers, kept
+	// (with their logs) until RemoveSandbox.
+	stopped map[types.UID]*stoppedPod
 }
 
 // podState is what the runtime keeps of one pod.
@@ -214,7 +217,9 @@ func New(cfg Config) (*Runtime, error) {
 		ctx:         ctx,
 		cancel:      cancel,
 		pods:        map[types.UID]*podState{},
+		stopped:     map[types.UID]*stoppedPod{},
 	}
+	r.loadStopped()
 	if err := r.adopt(); err != nil {
 		cancel()
 		return nil, err
@@ -248,9 +253,14 @@ func (r *Runtime) ContainerRootfsDir(uid types.UID, id string) string {
 func (r *Runtime) ListSandboxes(ctx context.Context) ([]types.UID, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]types.UID, 0, len(r.pods))
+	out := make([]types.UID, 0, len(r.pods)+len(r.stopped))
 	for uid := range r.pods {
 		out = append(out, uid)
+	}
+	for uid := range r.stopped {
+		if r.pods[uid] == nil {
+			out = append(out, uid)
+		}
 	}
 	return out, nil
 }

@@ -675,3 +675,45 @@ func TestAttach(t *testing.T) {
 		t.Errorf("attach to an exited container: %v", err)
 	}
 }
+
+// TestStopSandboxKeepsLogs: a finished pod's stopped sandbox keeps its containers' records and
+// logs, across a new runtime on the same directories, until RemoveSandbox.
+func TestStopSandboxKeepsLogs(t *testing.T) {
+	env := newTestEnv(t)
+	r := env.start(t)
+	ctx := context.Background()
+	pod := newPod("done", shC("c", "echo finished; exit 2"))
+	ids := runPod(t, r, pod)
+	waitState(t, r, pod.UID, ids[0], kubelet.ContainerExited, 5*time.Second)
+	if err := r.StopSandbox(ctx, pod.UID); err != nil {
+		t.Fatal(err)
+	}
+	check := func(r *Runtime, when string) {
+		cs, err := r.ListContainers(ctx, pod.UID)
+		if err != nil || len(cs) != 1 || cs[0].ID != ids[0] || cs[0].State != kubelet.ContainerExited || cs[0].ExitCode != 2 || cs[0].Name != "c" {
+			t.Fatalf("%s: containers %+v %v", when, cs, err)
+		}
+		if l := logsOf(t, r, pod.UID, ids[0]); !strings.Contains(l, "finished") {
+			t.Errorf("%s: log %q", when, l)
+		}
+		if uids, _ := r.ListSandboxes(ctx); !slices.Contains(uids, pod.UID) {
+			t.Errorf("%s: sandboxes %v lack the stopped pod", when, uids)
+		}
+	}
+	check(r, "stopped")
+	if _, err := os.Stat(r.podDir(pod.UID)); !os.IsNotExist(err) {
+		t.Errorf("the stopped pod's runtime directory is still there: %v", err)
+	}
+	r.Close()
+	r2 := env.start(t)
+	check(r2, "after a restart")
+	if err := r2.RemoveSandbox(ctx, pod.UID); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := r2.ListContainers(ctx, pod.UID); len(cs) != 0 {
+		t.Errorf("after RemoveSandbox: %+v", cs)
+	}
+	if _, err := os.Stat(r2.podLogDir(podMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID})); !os.IsNotExist(err) {
+		t.Errorf("the pod's logs are still there: %v", err)
+	}
+}

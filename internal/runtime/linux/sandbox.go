@@ -350,6 +350,14 @@ func tail(path string) string {
 // RemoveSandbox removes every container of the pod, its shim, network, namespaces, cgroup,
 // files and logs. It is idempotent.
 func (r *Runtime) RemoveSandbox(ctx context.Context, uid types.UID) error {
+	if err := r.removeStopped(uid); err != nil {
+		return fmt.Errorf("remove sandbox of pod %s: %w", uid, err)
+	}
+	return r.removeSandbox(ctx, uid, false)
+}
+
+// removeSandbox removes the pod's sandbox, and its logs unless keepLogs.
+func (r *Runtime) removeSandbox(ctx context.Context, uid types.UID, keepLogs bool) error {
 	dir := r.podDir(uid)
 	r.mu.Lock()
 	p := r.pods[uid]
@@ -420,7 +428,7 @@ func (r *Runtime) RemoveSandbox(ctx context.Context, uid types.UID) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	if p.meta.Name != "" {
+	if p.meta.Name != "" && !keepLogs {
 		if err := os.RemoveAll(r.podLogDir(p.meta)); err != nil {
 			return err
 		}
