@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -104,7 +106,16 @@ func TestMultiNodeServices(t *testing.T) {
 	if _, ok := imgs[cluster.BusyboxImage]; !ok {
 		t.Skip("needs the busybox image")
 	}
-	c := cluster.New(t, cluster.Options{Binary: skiffBin, Images: imgs})
+	c := cluster.New(t, cluster.Options{Binary: skiffBin, Images: imgs, BeforeAgents: func(c *cluster.Cluster) []string {
+		// The machines' resolver, in a namespace of its own: the agents forward names outside
+		// the cluster domain to it.
+		ip := c.StartResolver(map[string]string{"outside.example": "198.51.100.7"})
+		conf := filepath.Join(c.Dir, "resolv.conf")
+		if err := os.WriteFile(conf, []byte("nameserver "+ip+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return []string{"--resolv-conf", conf}
+	}})
 	a, b := c.Nodes[0], c.Nodes[1]
 	c.Apply(webDeployment)
 	c.MustKubectl("rollout", "status", "deploy/web", "--timeout=90s")
@@ -129,6 +140,46 @@ func TestMultiNodeServices(t *testing.T) {
 		return ""
 	})
 	t.Logf("100 requests to ClusterIP %s: %v", clusterIP, counts)
+
+	// Cluster DNS: a pod resolves a Service by its short and its namespaced names, a headless
+	// Service to its pods' IPs, and a name outside the cluster through the node's resolver.
+	c.Apply(`apiVersion: v1
+kind: Service
+metadata:
+  name: web-headless
+spec:
+  clusterIP: None
+  selector: {app: web}
+  ports: [{port: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: lookup
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: kubernetes, image: ` + cluster.SkiffhostImage + `, args: [dns-lookup, kubernetes.default]}
+  - {name: web, image: ` + cluster.SkiffhostImage + `, args: [dns-lookup, web]}
+  - {name: headless, image: ` + cluster.SkiffhostImage + `, args: [dns-lookup, web-headless.default.svc.cluster.local]}
+  - {name: outside, image: ` + cluster.SkiffhostImage + `, args: [dns-lookup, outside.example]}
+`)
+	c.Eventually(60*time.Second, func() string {
+		if phase := c.MustKubectl("get", "pod", "lookup", "-o", "jsonpath={.status.phase}"); phase != "Succeeded" {
+			desc, _, _ := c.Kubectl("describe", "pod", "lookup")
+			return "lookup pod " + phase + "\n" + desc
+		}
+		return ""
+	})
+	podIPs := strings.Fields(c.MustKubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].status.podIP}"))
+	sort.Strings(podIPs)
+	for name, want := range map[string]string{"kubernetes": "10.43.0.1", "web": clusterIP, "headless": strings.Join(podIPs, " "), "outside": "198.51.100.7"} {
+		got := strings.Fields(c.MustKubectl("logs", "lookup", "-c", name))
+		sort.Strings(got)
+		if strings.Join(got, " ") != want {
+			t.Errorf("dns-lookup in a pod (%s): %v, want %s", name, got, want)
+		}
+	}
 
 	// NodePort: every node's address answers, from the machine.
 	c.MustKubectl("expose", "deployment", "web", "--name=web-np", "--type=NodePort", "--port=80", "--target-port=8080")
