@@ -43,6 +43,15 @@ func TestServiceAllocation(t *testing.T) {
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "provided port is already allocated") {
 		t.Fatalf("duplicate node port: %v", err)
 	}
+	// A cluster IP outside the service CIDR is refused, and nothing is stored.
+	_, err = svcs.Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "out-of-range"},
+		Spec: corev1.ServiceSpec{ClusterIP: "10.99.0.5", Ports: []corev1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.clusterIPs") {
+		t.Fatalf("cluster IP outside the range: %v", err)
+	}
+	if _, err := svcs.Get(ctx, "out-of-range", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the refused Service was stored: %v", err)
+	}
 	// An update keeps the node port; deletion frees both.
 	svc.Spec.Ports[0].NodePort = 0
 	svc, err = svcs.Update(ctx, svc, metav1.UpdateOptions{})
