@@ -181,6 +181,14 @@ spec:
 		}
 	}
 
+	// By the Service's DNS name, from a pod on each node.
+	for _, n := range c.Nodes {
+		pod := byNode[n.Name][0]
+		if out, err := podGet(c, pod, "http://web/hostname"); err != nil || !strings.HasPrefix(out, "web-") {
+			t.Errorf("from %s on %s, http://web/hostname: %q %v", pod, n.Name, out, err)
+		}
+	}
+
 	// NodePort: every node's address answers, from the machine.
 	c.MustKubectl("expose", "deployment", "web", "--name=web-np", "--type=NodePort", "--port=80", "--target-port=8080")
 	nodePort := c.MustKubectl("get", "svc", "web-np", "-o", "jsonpath={.spec.ports[0].nodePort}")
