@@ -45,6 +45,10 @@ func (n *TestNode) schedule(k workKey, at time.Time) {
 	}
 }
 
+// StartHousekeeping schedules the kubelet's housekeeping, as a Host does once the node's pods
+// are known.
+func (n *TestNode) StartHousekeeping() { n.KL.startHousekeeping() }
+
 // Stop stops the kubelet (its watches of ConfigMaps and Secrets).
 func (n *TestNode) Stop() { n.KL.stop() }
 

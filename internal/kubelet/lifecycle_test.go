@@ -436,3 +436,49 @@ func TestGracefulDeletionDeletesThePod(t *testing.T) {
 		t.Errorf("pod calls %v: want the terminating and the final status, then the delete", verbs)
 	}
 }
+
+// TestStatusReconciledAfterLoss: a status the API lost (here, overwritten behind the kubelet's
+// back) is sent again by the next housekeeping, from the API's status, as upstream's status
+// manager reconciles.
+func TestStatusReconciledAfterLoss(t *testing.T) {
+	clk := testingclock.NewFakeClock(t0)
+	p := newPod(corev1.RestartPolicyAlways, nil, nil, ctr("app"))
+	client := fakeclient.NewClientset(p.DeepCopy())
+	n := kubelet.NewTestNode(kubelet.Config{NodeName: "n1", CPU: resource.MustParse("4"), Memory: resource.MustParse("8Gi"),
+		PodCIDRs: []string{"10.64.1.0/24"}}, client, fake.New(clk), clk)
+	n.StartHousekeeping()
+	n.RunUntil(t0)
+	n.KL.HandlePod(p.DeepCopy())
+	n.RunUntil(t0.Add(5 * time.Second))
+	ctx := context.Background()
+	got, err := client.CoreV1().Pods("default").Get(ctx, "p", metav1.GetOptions{})
+	if err != nil || got.Status.Phase != corev1.PodRunning || !podReady(got) {
+		t.Fatalf("before: %v %s ready=%v", err, got.Status.Phase, podReady(got))
+	}
+	// The API loses the Ready condition and the container's readiness.
+	lost := got.DeepCopy()
+	for i := range lost.Status.Conditions {
+		if lost.Status.Conditions[i].Type == corev1.PodReady {
+			lost.Status.Conditions[i].Status = corev1.ConditionFalse
+		}
+	}
+	lost.Status.ContainerStatuses[0].Ready = false
+	if lost, err = client.CoreV1().Pods("default").UpdateStatus(ctx, lost, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n.KL.HandlePod(lost.DeepCopy())
+	n.RunUntil(t0.Add(20 * time.Second))
+	got, _ = client.CoreV1().Pods("default").Get(ctx, "p", metav1.GetOptions{})
+	if !podReady(got) || !got.Status.ContainerStatuses[0].Ready {
+		t.Fatalf("after housekeeping the API still has the lost status: %s", summarize(&got.Status))
+	}
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

@@ -160,6 +160,7 @@ func (kl *Kubelet) housekeeping(ctx context.Context) {
 	defer kl.sched.schedule(workKey{kl: kl, kind: workHousekeeping}, kl.clock.Now().Add(housekeepingPeriod))
 	keep := map[types.UID]bool{}  // sandboxes to keep
 	known := map[types.UID]bool{} // pods whose volumes are the worker's to remove
+	var resend []types.UID        // pods whose status the API does not have
 	kl.mu.Lock()
 	for uid, w := range kl.workers {
 		known[uid] = true
@@ -167,9 +168,19 @@ func (kl *Kubelet) housekeeping(ctx context.Context) {
 		if !w.finished {
 			keep[uid] = true
 		}
+		if w.status != nil && w.pod != nil && statusDiverged(&w.pod.Status, w.status) {
+			// Sent, but not what the API has (a lost or overwritten update): send it again,
+			// from the API's status, as upstream's status manager reconciles.
+			w.sent = nil
+			resend = append(resend, uid)
+		}
 		w.mu.Unlock()
 	}
 	kl.mu.Unlock()
+	now := kl.clock.Now()
+	for _, uid := range resend {
+		kl.sched.schedule(workKey{kl: kl, kind: workStatus, uid: uid}, now)
+	}
 	if lister, ok := kl.runtime.(SandboxLister); ok {
 		uids, err := lister.ListSandboxes(ctx)
 		if err != nil {
@@ -210,10 +221,58 @@ func (kl *Kubelet) housekeeping(ctx context.Context) {
 	}
 }
 
-// startHousekeeping schedules the first housekeeping, once the pods that exist are known.
-func (kl *Kubelet) startHousekeeping() {
-	if _, ok := kl.runtime.(SandboxLister); !ok && kl.volumes == nil {
-		return // nothing outlives this process (simulated nodes)
+// statusDiverged reports whether the API's status of a pod (api) lacks what the kubelet decided
+// (want) in what users and controllers act on: the phase, the Ready and ContainersReady
+// conditions, and each container's readiness, state and restart count. Other fields are not
+// compared, so that the API's normalization of a status never makes the kubelet send it again
+// and again.
+func statusDiverged(api, want *corev1.PodStatus) bool {
+	if api.Phase != want.Phase {
+		return true
 	}
+	for _, t := range []corev1.PodConditionType{corev1.PodReady, corev1.ContainersReady} {
+		if conditionStatus(api.Conditions, t) != conditionStatus(want.Conditions, t) {
+			return true
+		}
+	}
+	return containersDiverged(api.ContainerStatuses, want.ContainerStatuses) ||
+		containersDiverged(api.InitContainerStatuses, want.InitContainerStatuses)
+}
+
+func conditionStatus(conds []corev1.PodCondition, t corev1.PodConditionType) corev1.ConditionStatus {
+	for _, c := range conds {
+		if c.Type == t {
+			return c.Status
+		}
+	}
+	return ""
+}
+
+func containersDiverged(api, want []corev1.ContainerStatus) bool {
+	if len(api) != len(want) {
+		return true
+	}
+	state := func(s corev1.ContainerState) int {
+		switch {
+		case s.Running != nil:
+			return 1
+		case s.Terminated != nil:
+			return 2
+		}
+		return 0
+	}
+	for i := range want {
+		a, w := api[i], want[i]
+		if a.Name != w.Name || a.Ready != w.Ready || a.RestartCount != w.RestartCount || state(a.State) != state(w.State) {
+			return true
+		}
+	}
+	return false
+}
+
+// startHousekeeping schedules the first housekeeping, once the pods that exist are known.
+// Every node runs it, simulated ones included, for the status reconcile; sandboxes and volumes
+// are collected only where something outlives the process.
+func (kl *Kubelet) startHousekeeping() {
 	kl.sched.schedule(workKey{kl: kl, kind: workHousekeeping}, kl.clock.Now())
 }

@@ -6,6 +6,8 @@
 # whole path with a Deployment). Loopback only; everything stops at the end.
 #
 # Usage: test/bench/simulate-scale.sh [NODES [PODS_PER_NODE]]   (default 5000 30)
+# With PROFILE=DIR the server runs with --profiling, and heap profiles of the server and the
+# simulator's process are written to DIR once loaded (read them with go tool pprof).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 nodes=${1:-5000}
@@ -22,6 +24,7 @@ cpu() { # pid seconds -> average cores used over the window
 }
 agent_flag=()
 if "$work/skiff" server --help 2>&1 | grep -q -- --disable-agent; then agent_flag=(--disable-agent); fi
+if [[ -n ${PROFILE:-} ]]; then agent_flag+=(--profiling); mkdir -p "$PROFILE"; fi
 "$work/skiff" server --data-dir "$work/data" --port 38444 --bind-address 127.0.0.1 "${agent_flag[@]}" --unsafe-no-fsync \
 	--cluster-cidr 10.64.0.0/10 --node-cidr-mask-size 24 >"$work/server.log" 2>&1 &
 server=$!; pids+=($server)
@@ -36,3 +39,8 @@ echo "idle: simulate $(rss $sim), $(cpu $sim 60); server $(rss $server), $(cpu $
 "$work/schedbench" --kubeconfig "$work/data/admin.kubeconfig" --nodes "$nodes" --pods-per-node "$per" --node-prefix sim- --timeout 60m place
 sleep 30
 echo "loaded ($per pods/node): simulate $(rss $sim), $(cpu $sim 60); server $(rss $server), $(cpu $server 60)"
+if [[ -n ${PROFILE:-} ]]; then
+	k get --raw '/debug/pprof/heap' >"$PROFILE/server-heap.pprof"
+	cp "$work/skiff" "$PROFILE/skiff"
+	echo "heap profile: go tool pprof -sample_index=inuse_space -top $PROFILE/skiff $PROFILE/server-heap.pprof"
+fi
