@@ -256,6 +256,14 @@ func startCluster(t *testing.T) *cluster {
 	t.Cleanup(c.cleanup)
 	c.startAgent()
 	c.waitNodeReady()
+	// The node is Ready once its pod network is; the agent finishes starting (the serving
+	// certificate, the service proxy and DNS) after that.
+	c.eventually(60*time.Second, "the agent ready", func() string {
+		if !strings.Contains(c.log(), "skiff agent ready") {
+			return "no ready line in the agent's log yet"
+		}
+		return ""
+	})
 	return c
 }
 
