@@ -10,11 +10,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 
 	"github.com/skiff-project/skiff/internal/dns"
 	"github.com/skiff-project/skiff/internal/network/proxy"
+	"github.com/skiff-project/skiff/internal/trim"
 )
 
 // serviceSyncWait bounds how long start-up waits for the first service proxy sync before the
@@ -48,7 +48,7 @@ func (a *Agent) startServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f := informers.NewSharedInformerFactoryWithOptions(a.api, 0, informers.WithTransform(dropManagedFields))
+	f := informers.NewSharedInformerFactoryWithOptions(a.api, 0, informers.WithTransform(trim.ManagedFields))
 	services := f.Core().V1().Services().Informer()
 	slices := f.Discovery().V1().EndpointSlices().Informer()
 	p, err := proxy.New(proxy.Config{
@@ -160,13 +160,4 @@ func prefixes(cidrs []string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
-}
-
-// dropManagedFields is an informer transform: the node's Service and EndpointSlice caches
-// keep no managedFields.
-func dropManagedFields(obj any) (any, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-	}
-	return obj, nil
 }

@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/skiff-project/skiff/internal/pki"
+	"github.com/skiff-project/skiff/internal/trim"
 	"github.com/skiff-project/skiff/internal/version"
 )
 
@@ -251,7 +252,7 @@ func runTerm(ctx context.Context, cfg *rest.Config, opts Options, enabled []name
 	defer broadcaster.Shutdown()
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	c := &Context{
-		Informers:   informers.NewSharedInformerFactory(client, opts.Resync),
+		Informers:   informers.NewSharedInformerFactoryWithOptions(client, opts.Resync, informers.WithTransform(trim.ManagedFields)),
 		Options:     opts,
 		Log:         opts.Log,
 		config:      cfg,

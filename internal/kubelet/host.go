@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+
+	"github.com/skiff-project/skiff/internal/trim"
 )
 
 // HostOptions configure a Host.
@@ -75,12 +77,7 @@ func NewHost(client kubernetes.Interface, opts HostOptions) *Host {
 	h := &Host{client: client, clock: opts.Clock, opts: opts, log: opts.Log, kubelets: map[string]*Kubelet{}}
 	h.queue = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[workKey]{Clock: opts.Clock})
 	h.broadcaster = record.NewBroadcaster()
-	strip := func(obj any) (any, error) {
-		if a, ok := obj.(metav1.ObjectMetaAccessor); ok {
-			a.GetObjectMeta().SetManagedFields(nil)
-		}
-		return obj, nil
-	}
+	strip := trim.ManagedFields
 	h.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(strip),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = opts.PodFieldSelector }))
 	h.nodeFactory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(strip),

@@ -10,6 +10,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/skiff-project/skiff/internal/trim"
 )
 
 // Options configure Run.
@@ -42,7 +44,7 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	sc := opts.Config
 	sc.LeaderElect, sc.Identity, sc.Registerer, sc.Logger = opts.LeaderElect, opts.Identity, opts.Registerer, opts.Logger
 	for ctx.Err() == nil {
-		factory := informers.NewSharedInformerFactory(client, 0)
+		factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trim.ManagedFields))
 		s := New(client, factory, sc)
 		err := s.Run(ctx)
 		factory.Shutdown()
@@ -61,7 +63,7 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 
 // RunWithClient is Run for a caller that already has a client.
 func RunWithClient(ctx context.Context, client kubernetes.Interface, cfg Config) error {
-	factory := informers.NewSharedInformerFactory(client, 0)
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trim.ManagedFields))
 	defer factory.Shutdown()
 	return New(client, factory, cfg).Run(ctx)
 }
