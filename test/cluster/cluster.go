@@ -31,6 +31,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/skiff-project/skiff/internal/pinnedns"
 	"github.com/skiff-project/skiff/test/images"
 )
 
@@ -272,7 +273,7 @@ func (c *Cluster) create() {
 		must(t, os.MkdirAll(n.DataDir, 0o700))
 		n.logFile, err = os.Create(filepath.Join(n.DataDir, "agent.log"))
 		must(t, err)
-		must(t, pinNewNetNS(n.NetNS))
+		must(t, pinnedns.Create(n.NetNS))
 		must(t, c.plug(n, br))
 	}
 }
@@ -485,7 +486,7 @@ func (n *Node) start() {
 	n.cmd.Stdout = io.MultiWriter(n.run, n.log, n.logFile)
 	n.cmd.Stderr = n.cmd.Stdout
 	n.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := inNetNS(n.NetNS, n.cmd.Start); err != nil {
+	if err := pinnedns.Do(n.NetNS, n.cmd.Start); err != nil {
 		t.Fatalf("cluster: start the agent of %s: %v", n.Name, err)
 	}
 	done := make(chan struct{})
@@ -620,7 +621,7 @@ func (n *Node) Exec(name string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := inNetNS(n.NetNS, cmd.Start); err != nil {
+	if err := pinnedns.Do(n.NetNS, cmd.Start); err != nil {
 		return "", err
 	}
 	err := cmd.Wait()

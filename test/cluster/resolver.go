@@ -9,6 +9,8 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/vishvananda/netlink"
+
+	"github.com/skiff-project/skiff/internal/pinnedns"
 )
 
 // StartResolver starts a DNS server standing for the resolver of the machines' network, in a
@@ -22,12 +24,12 @@ func (c *Cluster) StartResolver(records map[string]string) string {
 	ip[3] = 53
 	host := &Node{Name: "resolver", IP: netip.AddrFrom4(ip).String(), NetNS: filepath.Join(c.Dir, "netns", "resolver"),
 		HostLink: "skc" + c.ID + "-dns"}
-	must(c.t, pinNewNetNS(host.NetNS))
+	must(c.t, pinnedns.Create(host.NetNS))
 	br, err := netlink.LinkByName(c.Bridge)
 	must(c.t, err)
 	must(c.t, c.plug(host, br))
 	var pc net.PacketConn
-	must(c.t, inNetNS(host.NetNS, func() error {
+	must(c.t, pinnedns.Do(host.NetNS, func() error {
 		var err error
 		pc, err = net.ListenPacket("udp", net.JoinHostPort(host.IP, "53"))
 		return err

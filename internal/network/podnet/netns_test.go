@@ -18,7 +18,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -29,6 +28,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-project/skiff/internal/pinnedns"
 )
 
 // isolatedEnv is set in the re-executed test binary.
@@ -106,91 +107,16 @@ func requireRoot(t testing.TB) {
 	}
 }
 
-// onLockedThread runs fn on a goroutine locked to its OS thread and waits for it. If fn
-// returns errThreadTainted (it could not put the thread back into its namespace), the thread
-// is left locked so that the runtime discards it.
-func onLockedThread(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		err := fn()
-		if !errors.Is(err, errThreadTainted) {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
-}
-
-var errThreadTainted = errors.New("could not restore the thread's network namespace")
-
 // newNetNS creates a network namespace pinned by a bind mount, as the runtime pins a pod's,
 // and removes the pin when the test ends. lo is left down, as in a fresh namespace.
 func newNetNS(t testing.TB) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "netns")
-	if err := pinNewNetNS(path); err != nil {
+	if err := pinnedns.Create(path); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { unpinNetNS(path) })
+	t.Cleanup(func() { pinnedns.Remove(path) })
 	return path
-}
-
-// pinNewNetNS creates a network namespace and pins it at path.
-func pinNewNetNS(path string) error {
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
-		return err
-	}
-	return onLockedThread(func() error {
-		orig, err := netns.Get()
-		if err != nil {
-			return err
-		}
-		defer orig.Close()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			return fmt.Errorf("unshare: %w", err)
-		}
-		src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-		mountErr := unix.Mount(src, path, "", unix.MS_BIND, "")
-		if err := netns.Set(orig); err != nil {
-			return errThreadTainted
-		}
-		if mountErr != nil {
-			return fmt.Errorf("pin network namespace at %s: %w", path, mountErr)
-		}
-		return nil
-	})
-}
-
-// unpinNetNS removes a pin; the namespace goes when nothing else holds it.
-func unpinNetNS(path string) {
-	_ = unix.Unmount(path, unix.MNT_DETACH)
-	_ = os.Remove(path)
-}
-
-// inNetNS runs fn on a thread in the namespace pinned at path. Sockets fn creates stay in
-// that namespace and may be used from any goroutine afterwards.
-func inNetNS(path string, fn func() error) error {
-	return onLockedThread(func() error {
-		orig, err := netns.Get()
-		if err != nil {
-			return err
-		}
-		defer orig.Close()
-		target, err := netns.GetFromPath(path)
-		if err != nil {
-			return err
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			return fmt.Errorf("enter %s: %w", path, err)
-		}
-		ferr := fn()
-		if err := netns.Set(orig); err != nil {
-			return errThreadTainted
-		}
-		return ferr
-	})
 }
 
 // nsHandle returns a netlink handle in the namespace pinned at path.
@@ -390,7 +316,7 @@ func echoServer(t testing.TB, nsPath, addr string) (listenAddr string, peers <-c
 	if nsPath == "" {
 		err = listen()
 	} else {
-		err = inNetNS(nsPath, listen)
+		err = pinnedns.Do(nsPath, listen)
 	}
 	if err != nil {
 		t.Fatalf("listen on %s: %v", addr, err)
@@ -434,7 +360,7 @@ func dialEcho(nsPath, addr string) error {
 	if nsPath == "" {
 		err = dial() // in the calling thread's namespace
 	} else {
-		err = inNetNS(nsPath, dial)
+		err = pinnedns.Do(nsPath, dial)
 	}
 	if err != nil {
 		return fmt.Errorf("dial %s: %w", addr, err)

@@ -12,6 +12,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-project/skiff/internal/pinnedns"
 )
 
 // The tests in this file need root. Each node is a network namespace of its own, joined to
@@ -104,7 +106,7 @@ func (nd *testNode) restart(t *testing.T, cfg Config) {
 // in runs fn in the node's namespace and fails the test if it fails.
 func (nd *testNode) in(t *testing.T, fn func() error) {
 	t.Helper()
-	if err := inNetNS(nd.ns, fn); err != nil {
+	if err := pinnedns.Do(nd.ns, fn); err != nil {
 		t.Fatalf("node %s: %v", nd.name, err)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/google/nftables/userdata"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-project/skiff/internal/pinnedns"
 )
 
 // The tests in this file need root (see netns_test.go for where they run).
@@ -185,7 +187,7 @@ func TestSetupIdempotentAndTeardown(t *testing.T) {
 
 	// Teardown works after the pod's namespace is gone.
 	nsC, _ := setupPod(t, n, "pod-c")
-	unpinNetNS(nsC)
+	pinnedns.Remove(nsC)
 	if err := n.Teardown(ctx, "pod-c", nsC); err != nil {
 		t.Fatalf("Teardown after the namespace is gone: %v", err)
 	}
@@ -575,7 +577,7 @@ func BenchmarkSetup(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		path := fmt.Sprintf("%s/ns-%d", dir, i)
-		if err := pinNewNetNS(path); err != nil {
+		if err := pinnedns.Create(path); err != nil {
 			b.Fatal(err)
 		}
 		uid := fmt.Sprintf("pod-%d", i)
@@ -589,7 +591,7 @@ func BenchmarkSetup(b *testing.B) {
 			b.Fatal(err)
 		}
 		teardown += time.Since(start)
-		unpinNetNS(path)
+		pinnedns.Remove(path)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(teardown)/float64(b.N), "teardown-ns/op")

@@ -11,13 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"testing"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-project/skiff/internal/pinnedns"
 )
 
 const isolatedEnv = "SKIFF_PROXY_TEST_ISOLATED"
@@ -88,83 +89,26 @@ func requireRoot(t testing.TB) {
 	}
 }
 
-var errThreadTainted = errors.New("could not restore the thread's network namespace")
-
-func onLockedThread(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		err := fn()
-		if !errors.Is(err, errThreadTainted) {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
-}
-
 // newNetNS creates a network namespace pinned by a bind mount, with lo up, and removes the
 // pin when the test ends.
 func newNetNS(t testing.TB) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "netns")
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
+	if err := pinnedns.Create(path); err != nil {
 		t.Fatal(err)
 	}
-	err := onLockedThread(func() error {
-		orig, err := netns.Get()
+	t.Cleanup(func() { pinnedns.Remove(path) })
+	err := pinnedns.Do(path, func() error {
+		lo, err := netlink.LinkByName("lo")
 		if err != nil {
 			return err
 		}
-		defer orig.Close()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			return fmt.Errorf("unshare: %w", err)
-		}
-		src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-		mountErr := unix.Mount(src, path, "", unix.MS_BIND, "")
-		if mountErr == nil {
-			if lo, err := netlink.LinkByName("lo"); err == nil {
-				mountErr = netlink.LinkSetUp(lo)
-			}
-		}
-		if err := netns.Set(orig); err != nil {
-			return errThreadTainted
-		}
-		return mountErr
+		return netlink.LinkSetUp(lo)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = unix.Unmount(path, unix.MNT_DETACH)
-		_ = os.Remove(path)
-	})
 	return path
-}
-
-// inNetNS runs fn on a thread in the namespace pinned at path. Sockets fn creates stay in
-// that namespace and may be used from any goroutine afterwards.
-func inNetNS(path string, fn func() error) error {
-	return onLockedThread(func() error {
-		orig, err := netns.Get()
-		if err != nil {
-			return err
-		}
-		defer orig.Close()
-		target, err := netns.GetFromPath(path)
-		if err != nil {
-			return err
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			return fmt.Errorf("enter %s: %w", path, err)
-		}
-		ferr := fn()
-		if err := netns.Set(orig); err != nil {
-			return errThreadTainted
-		}
-		return ferr
-	})
 }
 
 // nsHandle returns a netlink handle in the namespace pinned at path.

@@ -21,6 +21,8 @@ import (
 	discovery "k8s.io/api/discovery/v1"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/skiff-project/skiff/internal/pinnedns"
 )
 
 // The tests in this file need root (see netns_test.go for where they run).
@@ -67,7 +69,7 @@ func newTestbed(t *testing.T) *testbed {
 func serveHTTP(t *testing.T, nsPath, name string) {
 	t.Helper()
 	var ln net.Listener
-	mustNoErr(t, inNetNS(nsPath, func() error {
+	mustNoErr(t, pinnedns.Do(nsPath, func() error {
 		var err error
 		ln, err = net.Listen("tcp", ":8080")
 		return err
@@ -98,7 +100,7 @@ func getPath(nsPath, addr, path string) (string, error) {
 			return d.DialContext(ctx, network, a)
 		}
 		var c net.Conn
-		err := inNetNS(nsPath, func() error {
+		err := pinnedns.Do(nsPath, func() error {
 			var err error
 			c, err = d.DialContext(ctx, network, a)
 			return err
@@ -119,7 +121,7 @@ func getPath(nsPath, addr, path string) (string, error) {
 func serveUDP(t *testing.T, nsPath, name string) {
 	t.Helper()
 	var pc net.PacketConn
-	mustNoErr(t, inNetNS(nsPath, func() error {
+	mustNoErr(t, pinnedns.Do(nsPath, func() error {
 		var err error
 		pc, err = net.ListenPacket("udp", ":9000")
 		return err
@@ -280,7 +282,7 @@ func TestProxyEndToEnd(t *testing.T) {
 			}
 		}()
 		var c net.Conn
-		mustNoErr(t, inNetNS(tb.ep1, func() error { var err error; c, err = net.Dial("udp", "10.43.0.10:53"); return err }))
+		mustNoErr(t, pinnedns.Do(tb.ep1, func() error { var err error; c, err = net.Dial("udp", "10.43.0.10:53"); return err }))
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
 		if _, err := c.Write([]byte("query")); err != nil {
