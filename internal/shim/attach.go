@@ -3,7 +3,6 @@ package shim
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -135,22 +134,11 @@ func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
 		reply(w, nil, err)
 		return
 	}
-	hj, ok := w.(http.Hijacker)
+	conn, brw, ok := upgrade(w)
 	if !ok {
-		reply(w, nil, errors.New("attach: connection cannot be hijacked"))
-		return
-	}
-	conn, brw, err := hj.Hijack()
-	if err != nil {
 		return
 	}
 	defer conn.Close()
-	if _, err := brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + UpgradeProtocol + "\r\nConnection: Upgrade\r\n\r\n"); err != nil {
-		return
-	}
-	if err := brw.Flush(); err != nil {
-		return
-	}
 	fw := &frameWriter{w: conn}
 	sub := &attachSub{fw: fw, stdout: req.Stdout, stderr: req.Stderr, deadline: conn}
 	st.add(sub)

@@ -42,22 +42,11 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 		reply(w, nil, err)
 		return
 	}
-	hj, ok := w.(http.Hijacker)
+	conn, brw, ok := upgrade(w)
 	if !ok {
-		reply(w, nil, errors.New("exec: connection cannot be hijacked"))
-		return
-	}
-	conn, brw, err := hj.Hijack()
-	if err != nil {
 		return
 	}
 	defer conn.Close()
-	if _, err := brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + UpgradeProtocol + "\r\nConnection: Upgrade\r\n\r\n"); err != nil {
-		return
-	}
-	if err := brw.Flush(); err != nil {
-		return
-	}
 	fw := &frameWriter{w: conn}
 	code, err := s.exec(c, &req, brw.Reader, fw, conn)
 	if err != nil {
@@ -68,6 +57,28 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], uint32(code))
 	fw.write(FrameExit, b[:])
+}
+
+// upgrade takes over the connection of an exec or attach request and answers it with
+// "101 Switching Protocols"; when it cannot, it has answered or dropped the request.
+func upgrade(w http.ResponseWriter) (net.Conn, *bufio.ReadWriter, bool) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		reply(w, nil, errors.New("connection cannot be hijacked"))
+		return nil, nil, false
+	}
+	conn, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, false
+	}
+	if _, err := brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + UpgradeProtocol + "\r\nConnection: Upgrade\r\n\r\n"); err == nil {
+		err = brw.Flush()
+	}
+	if err != nil {
+		conn.Close()
+		return nil, nil, false
+	}
+	return conn, brw, true
 }
 
 // exec runs req in c; it reads the client's frames from in and writes its own to fw.

@@ -45,6 +45,7 @@ import (
 	"github.com/skiff-project/skiff/internal/controller/expectations"
 	"github.com/skiff-project/skiff/internal/controller/history"
 	"github.com/skiff-project/skiff/internal/controller/keyqueue"
+	"github.com/skiff-project/skiff/internal/controller/podstate"
 	"github.com/skiff-project/skiff/internal/controller/replicaset"
 )
 
@@ -236,18 +237,9 @@ func (c *Controller) updatePod(oldObj, newObj any) {
 		return
 	}
 	keyqueue.Enqueue(c.queue, ds)
-	if ds.Spec.MinReadySeconds > 0 && !podReady(old) && podReady(cur) {
+	if ds.Spec.MinReadySeconds > 0 && !podstate.IsReady(old) && podstate.IsReady(cur) {
 		c.queue.AddAfter(ds.Namespace+"/"+ds.Name, time.Duration(ds.Spec.MinReadySeconds)*time.Second)
 	}
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, cond := range p.Status.Conditions {
-		if cond.Type == corev1.PodReady {
-			return cond.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func (c *Controller) deletePod(obj any) {

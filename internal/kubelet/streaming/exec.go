@@ -81,17 +81,8 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// The request's context ends when the server shuts down (the connection is hijacked, so
-	// not when the client goes: Gone says that).
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := sessionContext(r, sess)
 	defer cancel()
-	go func() {
-		select {
-		case <-sess.Gone():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	stdin, stdout, stderr, resize := sess.Streams()
 	var code int
 	var err error
@@ -123,15 +114,8 @@ func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := sessionContext(r, sess)
 	defer cancel()
-	go func() {
-		select {
-		case <-sess.Gone():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	stdin, stdout, stderr, resize := sess.Streams()
 	err := attacher.AttachStream(ctx, pod.UID, c.ID, stdin, stdout, stderr, resize)
 	if err != nil && ctx.Err() == nil {
@@ -141,6 +125,21 @@ func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess.Finish(&metav1.Status{Status: metav1.StatusSuccess})
+}
+
+// sessionContext is the context of a remote command: it ends when the client goes (Gone) or
+// the server shuts down (the request's context; the connection is hijacked, so that one does
+// not end when the client goes).
+func sessionContext(r *http.Request, sess session) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	go func() {
+		select {
+		case <-sess.Gone():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // remoteCommandTarget resolves an exec or attach request to a running container, answering
