@@ -453,13 +453,12 @@ func (kl *Kubelet) syncStatus(ctx context.Context, uid types.UID) {
 		return
 	}
 	w.mu.Lock()
-	status, pod, finished := w.status, w.pod, w.finished
+	status, pod, finished, base := w.status, w.pod, w.finished, w.sent
 	w.mu.Unlock()
 	if status == nil || pod == nil {
 		return
 	}
 	self := workKey{kl: kl, kind: workStatus, uid: uid}
-	base := w.sent
 	if base == nil {
 		base = &pod.Status
 	}
@@ -478,7 +477,9 @@ func (kl *Kubelet) syncStatus(ctx context.Context, uid types.UID) {
 			kl.sched.schedule(self, kl.clock.Now().Add(statusRetry))
 			return
 		}
+		w.mu.Lock()
 		w.sent = &updated.Status
+		w.mu.Unlock()
 	}
 	if finished && pod.DeletionTimestamp != nil {
 		err := kl.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
