@@ -661,13 +661,17 @@ func TestAttach(t *testing.T) {
 	var tick syncWriter
 	actx, cancel := context.WithCancel(ctx)
 	go func() {
-		for !strings.Contains(tick.String(), "tick") {
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(tick.String(), "tick") && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		cancel()
 	}()
 	if err := r.AttachStream(actx, pod.UID, ids[2], nil, &tick, nil, nil); err != nil {
 		t.Errorf("detach: %v", err)
+	}
+	if !strings.Contains(tick.String(), "tick") {
+		t.Errorf("the attached client saw no output within 10 s: %q", tick.String())
 	}
 	waitState(t, r, pod.UID, ids[2], kubelet.ContainerRunning, time.Second)
 	// An exited container cannot be attached to.
