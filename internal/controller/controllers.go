@@ -62,6 +62,7 @@ var controllers = []namedStarter{
 	}},
 	{"garbagecollector", func(c *Context) (func(context.Context), error) {
 		gc := garbagecollector.New(c.Metadata("generic-garbage-collector"), c.Discovery("generic-garbage-collector"), c.Log)
+		gc.Source = c.Options.MetadataSource
 		return func(ctx context.Context) { gc.Run(ctx, 20) }, nil
 	}},
 	{"nodelifecycle", func(c *Context) (func(context.Context), error) {

@@ -21,6 +21,7 @@ import (
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 
+	"github.com/skiff-project/skiff/internal/cacheinformer"
 	"github.com/skiff-project/skiff/internal/controller"
 	"github.com/skiff-project/skiff/internal/kubelet/simulate"
 	"github.com/skiff-project/skiff/internal/testserver"
@@ -45,6 +46,9 @@ type cluster struct {
 func startCluster(t *testing.T, opts controller.Options, nodeSets ...string) *cluster {
 	t.Helper()
 	s := testserver.Start(t, testserver.Options{DisableControllers: true, DisableScheduler: true})
+	// As in skiff server: the manager reads pods, nodes and metadata from the watch cache.
+	src := cacheinformer.New(s.Registry)
+	opts.PrimeInformers, opts.MetadataSource = src.Prime, src.Metadata
 	ctx, cancel := context.WithCancel(context.Background())
 	cl := &cluster{t: t, s: s, c: s.Client, ctx: ctx, cancel: cancel, nodes: map[string]context.CancelFunc{}}
 	t.Cleanup(func() {

@@ -13,7 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -65,6 +67,13 @@ type Options struct {
 	// Clock is the time the CronJob controller schedules by and its queue waits on (default
 	// the real clock); tests set a fake clock and step it through schedule times.
 	Clock clock.WithTicker
+	// PrimeInformers, if set, is called on every new informer factory before any controller
+	// asks it for informers (the server's in-process manager reads pods and nodes from the
+	// watch cache this way; see package cacheinformer).
+	PrimeInformers func(informers.SharedInformerFactory)
+	// MetadataSource, if set, returns the garbage collector's lister-watcher of a resource's
+	// metadata, or nil to use the API (the server lends its watch cache this way).
+	MetadataSource func(schema.GroupVersionResource) cache.ListerWatcher
 	// Resync is the shared informers' resync period (default 0: none).
 	Resync time.Duration
 	Log    *slog.Logger
@@ -257,6 +266,9 @@ func runTerm(ctx context.Context, cfg *rest.Config, opts Options, enabled []name
 		Log:         opts.Log,
 		config:      cfg,
 		broadcaster: broadcaster,
+	}
+	if opts.PrimeInformers != nil {
+		opts.PrimeInformers(c.Informers)
 	}
 	var runs []func(context.Context)
 	var names []string

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/skiff-project/skiff/internal/cacheinformer"
 	"github.com/skiff-project/skiff/internal/scheduler"
 	"github.com/skiff-project/skiff/internal/testserver"
 )
@@ -38,7 +39,8 @@ func start(t *testing.T) *env {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := scheduler.Run(ctx, s.Config, scheduler.Options{LeaderElect: true, Identity: "test", Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}); err != nil {
+		if err := scheduler.Run(ctx, s.Config, scheduler.Options{LeaderElect: true, Identity: "test", Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+			PrimeInformers: cacheinformer.New(s.Registry).Prime}); err != nil {
 			t.Errorf("scheduler.Run: %v", err)
 		}
 	}()

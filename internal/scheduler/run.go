@@ -25,6 +25,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// PrimeInformers, if set, is called on every new informer factory before the scheduler
+	// asks it for informers (the server's in-process scheduler reads pods and nodes from the
+	// watch cache this way; see package cacheinformer).
+	PrimeInformers func(informers.SharedInformerFactory)
 	// Config overrides further settings; its LeaderElect, Identity, Registerer and Logger are
 	// taken from the fields above.
 	Config Config
@@ -45,6 +49,9 @@ func Run(ctx context.Context, restConfig *rest.Config, opts Options) error {
 	sc.LeaderElect, sc.Identity, sc.Registerer, sc.Logger = opts.LeaderElect, opts.Identity, opts.Registerer, opts.Logger
 	for ctx.Err() == nil {
 		factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trim.ManagedFields))
+		if opts.PrimeInformers != nil {
+			opts.PrimeInformers(factory)
+		}
 		s := New(client, factory, sc)
 		err := s.Run(ctx)
 		factory.Shutdown()

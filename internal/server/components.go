@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/skiff-project/skiff/internal/apiserver/authz/bootstrappolicy"
+	"github.com/skiff-project/skiff/internal/cacheinformer"
 	"github.com/skiff-project/skiff/internal/controller"
 	"github.com/skiff-project/skiff/internal/controller/clusterroleaggregation"
 	"github.com/skiff-project/skiff/internal/controller/nodeipam"
@@ -51,7 +52,11 @@ func (id identities) serviceAccount(name string) (*rest.Config, error) {
 // service account per controller), the scheduler (system:kube-scheduler) and, when asked,
 // simulated nodes (the join token). They run until ctx ends. It returns a function that waits for
 // them to stop.
-func startComponents(ctx context.Context, cfg Config, id identities, joinToken string, metrics prometheus.Registerer, log *slog.Logger) (func(), error) {
+//
+// The scheduler and the controller manager read pods and nodes (and the garbage collector
+// every resource's metadata) from the API server's watch cache through src, instead of
+// decoding copies of their own.
+func startComponents(ctx context.Context, cfg Config, id identities, src *cacheinformer.Source, joinToken string, metrics prometheus.Registerer, log *slog.Logger) (func(), error) {
 	// Node IPAM and ClusterRole aggregation watch as the controller manager and write as their
 	// controllers' service accounts, as upstream's controller manager runs them.
 	readConfig, err := id.config(bootstrappolicy.KubeControllerManager)
@@ -119,7 +124,7 @@ func startComponents(ctx context.Context, cfg Config, id identities, joinToken s
 		}
 		goRun(func() {
 			opts := controller.Options{LeaderElect: true, NodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod, Log: log.With("component", "controller-manager"),
-				Credentials: id.serviceAccount, Signer: id.ca}
+				Credentials: id.serviceAccount, Signer: id.ca, PrimeInformers: src.Prime, MetadataSource: src.Metadata}
 			if err := controller.Run(ctx, managerConfig, opts); err != nil && ctx.Err() == nil {
 				log.Error("controller manager stopped", "err", err)
 			}
@@ -135,7 +140,7 @@ func startComponents(ctx context.Context, cfg Config, id identities, joinToken s
 		return nil, err
 	}
 	goRun(func() {
-		opts := scheduler.Options{LeaderElect: true, Registerer: metrics, Logger: log.With("component", "scheduler")}
+		opts := scheduler.Options{LeaderElect: true, Registerer: metrics, Logger: log.With("component", "scheduler"), PrimeInformers: src.Prime}
 		if err := scheduler.Run(ctx, schedulerConfig, opts); err != nil && ctx.Err() == nil {
 			log.Error("scheduler stopped", "err", err)
 		}

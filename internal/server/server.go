@@ -29,6 +29,7 @@ import (
 
 	"github.com/skiff-project/skiff/internal/agent"
 	"github.com/skiff-project/skiff/internal/allocator"
+	"github.com/skiff-project/skiff/internal/cacheinformer"
 	"github.com/skiff-project/skiff/internal/apiserver"
 	"github.com/skiff-project/skiff/internal/apiserver/admission/limitranger"
 	"github.com/skiff-project/skiff/internal/apiserver/admission/priority"
@@ -372,7 +373,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	// Components stop first on shutdown, while the API is still there for them to let go of
 	// their leases.
 	componentsCtx, stopComponents := context.WithCancel(ctx)
-	waitComponents, err := startComponents(componentsCtx, cfg, identities{ca: ca, loopback: loopback}, token.String(), api.Registerer(), log)
+	waitComponents, err := startComponents(componentsCtx, cfg, identities{ca: ca, loopback: loopback}, cacheinformer.New(reg), token.String(), api.Registerer(), log)
 	if err != nil {
 		stopComponents()
 		return nil, err

@@ -396,6 +396,9 @@ func (c *Cluster) startServer() {
 	args := []string{"server", "--data-dir", s.DataDir, "--port", strconv.Itoa(port), "--bind-address", "0.0.0.0",
 		"--advertise-address", c.ServerIP, "--tls-san", c.ServerIP, "--disable-agent", "--unsafe-no-fsync"}
 	s.cmd = exec.Command(c.bin, append(args, c.opts.ServerArgs...)...)
+	// client-go's cache mutation detector: the server's scheduler and controllers share its
+	// watch cache's objects, and a change to one of them ends the server with a panic.
+	s.cmd.Env = append(os.Environ(), "KUBE_CACHE_MUTATION_DETECTOR=true")
 	s.cmd.Stdout = io.MultiWriter(s.log, logFile)
 	s.cmd.Stderr = s.cmd.Stdout
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -104,6 +104,9 @@ func (s *server) start() {
 	s.cmd = exec.Command(skiffBin, "server", "--data-dir", s.dataDir, "--port", strconv.Itoa(s.port),
 		"--bind-address", "127.0.0.1", "--unsafe-no-fsync")
 	s.cmd.Args = append(s.cmd.Args, s.args...)
+	// client-go's cache mutation detector: the server's scheduler and controllers share its
+	// watch cache's objects, and a change to one of them ends the server with a panic.
+	s.cmd.Env = append(os.Environ(), "KUBE_CACHE_MUTATION_DETECTOR=true")
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)

@@ -39,6 +39,8 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/skiff-project/skiff/internal/trim"
 )
 
 // ignored are resources the collector does not track, as upstream.
@@ -64,6 +66,10 @@ type Collector struct {
 	nodes      map[types.UID]*node
 	dependents map[types.UID]map[types.UID]bool
 	watched    map[schema.GroupVersionResource]cache.SharedIndexInformer
+
+	// Source, if set, returns the lister-watcher of a resource's metadata to use instead of
+	// the metadata client's, or nil for that client's (see package cacheinformer).
+	Source func(schema.GroupVersionResource) cache.ListerWatcher
 }
 
 // New returns a collector using the metadata client and discovery.
@@ -120,12 +126,23 @@ func (c *Collector) Run(ctx context.Context, workers int) {
 // initial-events bookmark would hold up the collector's start, and streaming lists of
 // PartialObjectMetadata have not been proven against skiff's API server.
 func (c *Collector) informerFor(ctx context.Context, gvr schema.GroupVersionResource) cache.SharedIndexInformer {
-	r := c.meta.Resource(gvr)
-	lw := &listWatch{ListWatch: &cache.ListWatch{
-		ListWithContextFunc:  func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return r.List(ctx, o) },
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return r.Watch(ctx, o) },
-	}}
+	var lw cache.ListerWatcher
+	if c.Source != nil {
+		lw = c.Source(gvr)
+	}
+	remote := lw == nil
+	if remote {
+		r := c.meta.Resource(gvr)
+		lw = &listWatch{ListWatch: &cache.ListWatch{
+			ListWithContextFunc:  func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return r.List(ctx, o) },
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return r.Watch(ctx, o) },
+		}}
+	}
 	inf := cache.NewSharedIndexInformer(lw, &metav1.PartialObjectMetadata{}, 0, cache.Indexers{})
+	if remote {
+		// Objects lent by Source come without managedFields, and are not ours to change.
+		_ = inf.SetTransform(trim.ManagedFields)
+	}
 	go inf.RunWithContext(ctx)
 	return inf
 }
