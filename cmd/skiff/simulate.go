@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -24,6 +27,7 @@ func newSimulateCommand() *cobra.Command {
 		server, tokenFile, kubeconfig, caFile string
 		cpu, memory, labels, taints           string
 		opts                                  simulate.Options
+		profiling                             string
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate",
@@ -48,6 +52,17 @@ func newSimulateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if profiling != "" {
+				// For benchmarks: Go's profiles (net/http/pprof) at /debug/pprof/ on this
+				// address, plain HTTP; meant for loopback.
+				ln, err := net.Listen("tcp", profiling)
+				if err != nil {
+					return fmt.Errorf("--profiling-address: %w", err)
+				}
+				mux := http.NewServeMux()
+				mux.HandleFunc("/debug/pprof/", pprof.Index)
+				go func() { _ = http.Serve(ln, mux) }()
+			}
 			log.Info("connecting", "server", cfg.Host)
 			opts.Log = log
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -71,6 +86,8 @@ func newSimulateCommand() *cobra.Command {
 	f.IntVar(&opts.Workers, "workers", 32, "workers shared by all nodes")
 	f.StringVar(&opts.ClusterCIDR, "run-nodeipam-cluster-cidr", "", "also allocate pod CIDRs from this cluster CIDR (for servers that don't yet)")
 	f.IntVar(&opts.NodeCIDRMaskSize, "run-nodeipam-mask-size", 24, "prefix length of each node's pod CIDR, with --run-nodeipam-cluster-cidr")
+	f.StringVar(&profiling, "profiling-address", "", "serve Go's profiles at /debug/pprof/ on this address (e.g. 127.0.0.1:6060), for benchmarks")
+	_ = f.MarkHidden("profiling-address")
 	_ = f.MarkHidden("run-nodeipam-cluster-cidr")
 	_ = f.MarkHidden("run-nodeipam-mask-size")
 	return cmd

@@ -29,7 +29,9 @@ if [[ -n ${PROFILE:-} ]]; then agent_flag+=(--profiling); mkdir -p "$PROFILE"; f
 	--cluster-cidr 10.64.0.0/10 --node-cidr-mask-size 24 >"$work/server.log" 2>&1 &
 server=$!; pids+=($server)
 until [[ -f $work/data/admin.kubeconfig ]] && k get --raw /readyz >/dev/null 2>&1; do sleep 0.2; done
-"$work/skiff" simulate --server https://127.0.0.1:38444 --token-file "$work/data/token" --nodes "$nodes" >"$work/simulate.log" 2>&1 &
+sim_flags=()
+if [[ -n ${PROFILE:-} ]]; then sim_flags=(--profiling-address 127.0.0.1:38445); fi
+"$work/skiff" simulate --server https://127.0.0.1:38444 --token-file "$work/data/token" --nodes "$nodes" "${sim_flags[@]}" >"$work/simulate.log" 2>&1 &
 sim=$!; pids+=($sim)
 t0=$(date +%s)
 until [[ $(k get nodes --no-headers 2>/dev/null | grep -c ' Ready') -ge $nodes ]]; do sleep 2; done
@@ -41,6 +43,7 @@ sleep 30
 echo "loaded ($per pods/node): simulate $(rss $sim), $(cpu $sim 60); server $(rss $server), $(cpu $server 60)"
 if [[ -n ${PROFILE:-} ]]; then
 	k get --raw '/debug/pprof/heap' >"$PROFILE/server-heap.pprof"
+	curl -sf http://127.0.0.1:38445/debug/pprof/heap >"$PROFILE/simulate-heap.pprof"
 	cp "$work/skiff" "$PROFILE/skiff"
-	echo "heap profile: go tool pprof -sample_index=inuse_space -top $PROFILE/skiff $PROFILE/server-heap.pprof"
+	echo "heap profiles: go tool pprof -sample_index=inuse_space -top $PROFILE/skiff $PROFILE/server-heap.pprof (or simulate-heap.pprof)"
 fi
