@@ -278,6 +278,7 @@ func (kl *Kubelet) reportNodeStatus(ctx context.Context, now time.Time) error {
 	kl.recordPressureEvents(old, desired)
 	kl.lastStatus = desired
 	kl.lastReport = now
+	n.ManagedFields = nil // our own copy; kept like the informer's, without them
 	kl.setNode(n)
 	return nil
 }

@@ -477,8 +477,11 @@ func (kl *Kubelet) syncStatus(ctx context.Context, uid types.UID) {
 			kl.sched.schedule(self, kl.clock.Now().Add(statusRetry))
 			return
 		}
+		// A copy: a pointer into updated would keep the whole returned pod (spec,
+		// managedFields) alive next to the informer's, doubling a pod's memory.
+		sent := updated.Status.DeepCopy()
 		w.mu.Lock()
-		w.sent = &updated.Status
+		w.sent = sent
 		w.mu.Unlock()
 	}
 	if finished && pod.DeletionTimestamp != nil {
