@@ -124,6 +124,15 @@ func (s *Store) List(ctx context.Context, namespace string, opts storage.ListOpt
 	return s.storage.List(ctx, opts)
 }
 
+// ListOwnWrites lists objects in namespace from the cache once it reflects every write this
+// server has made (see storage.Store.ListOwnWrites).
+func (s *Store) ListOwnWrites(ctx context.Context, namespace string) (*storage.ListResult, error) {
+	if s.inner != nil {
+		return s.List(ctx, namespace, storage.ListOptions{})
+	}
+	return s.storage.ListOwnWrites(ctx, s.nsPrefix(namespace))
+}
+
 // Watch watches objects in namespace ("" for all).
 func (s *Store) Watch(ctx context.Context, namespace string, opts storage.WatchOptions) (*storage.Watcher, error) {
 	if s.inner != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -185,6 +186,7 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, ttl 
 	if !resp.Succeeded {
 		return nil, apierrors.NewAlreadyExists(s.cfg.Resource, key[strings.LastIndex(key, "/")+1:])
 	}
+	s.feed.noteWrite(resp.Header.Revision)
 	out := obj.DeepCopyObject()
 	setResourceVersion(out, uint64(resp.Header.Revision))
 	return out, nil
@@ -266,6 +268,7 @@ func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64
 			return nil, s.etcdErr(err)
 		}
 		if resp.Succeeded {
+			s.feed.noteWrite(resp.Header.Revision)
 			out := next.DeepCopyObject()
 			setResourceVersion(out, uint64(resp.Header.Revision))
 			return out, nil
@@ -328,6 +331,7 @@ func (s *Store) Delete(ctx context.Context, key string, check func(current runti
 			return nil, s.etcdErr(err)
 		}
 		if resp.Succeeded {
+			s.feed.noteWrite(resp.Header.Revision)
 			out := cur.obj.DeepCopyObject()
 			setResourceVersion(out, uint64(resp.Header.Revision))
 			return out, nil
@@ -377,6 +381,14 @@ func (s *Store) List(ctx context.Context, opts ListOptions) (*ListResult, error)
 		}
 	}
 	return s.listCache(prefix, opts), nil
+}
+
+// ListOwnWrites lists from the cache once it reflects every write this process has committed
+// (read-your-writes without asking etcd). Admission uses it where upstream's plugins fall back
+// to a live lookup when their informer shows nothing: a LimitRange or ResourceQuota created
+// just before a pod must apply to it.
+func (s *Store) ListOwnWrites(ctx context.Context, prefix string) (*ListResult, error) {
+	return s.List(ctx, ListOptions{Prefix: prefix, ResourceVersion: strconv.FormatUint(s.feed.LastWrite(), 10), Match: MatchNotOlderThan})
 }
 
 func (s *Store) listCache(prefix string, opts ListOptions) *ListResult {

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"log/slog"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -212,3 +213,49 @@ func TestResourceQuotaRace(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestAdmissionSeesOwnWrites creates a LimitRange and then, at once, a pod, many times over:
+// the pod must always get the LimitRange's defaults, even when the watch cache has not yet
+// seen the LimitRange (upstream's LimitRanger looks it up live when its informer has none).
+func TestAdmissionSeesOwnWrites(t *testing.T) {
+	ctx := ctxT(t)
+	// Writers of large ConfigMaps keep the watch cache busy, so that it lags behind etcd.
+	busy := namespace(t)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data := map[string]string{"k": strings.Repeat("x", 256<<10)}
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("load-%d-%d", w, n)}, Data: data}
+				_, _ = client().CoreV1().ConfigMaps(busy).Create(ctx, cm, metav1.CreateOptions{})
+			}
+		}()
+	}
+	defer wg.Wait()
+	defer close(stop)
+	for i := range 30 {
+		ns := namespace(t)
+		lr := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "limits"}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
+			Type:    corev1.LimitTypeContainer,
+			Default: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("300m")},
+		}}}}
+		if _, err := client().CoreV1().LimitRanges(ns).Create(ctx, lr, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := client().CoreV1().Pods(ns).Create(ctx, simplePod("p"), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := got.Spec.Containers[0].Resources.Limits.Cpu().String(); c != "300m" {
+			t.Fatalf("round %d: the pod created right after its namespace's LimitRange has cpu limit %q, want 300m", i, c)
+		}
+	}
+}

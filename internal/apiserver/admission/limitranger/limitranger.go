@@ -54,6 +54,11 @@ func (p *Plugin) applies(a *registry.AdmissionAttributes) (pod *corev1.Pod, pvc 
 
 func (p *Plugin) ranges(ctx context.Context, a *registry.AdmissionAttributes) ([]*corev1.LimitRange, error) {
 	l, err := p.LimitRanges.List(ctx, a.Namespace, storage.ListOptions{ResourceVersion: "0"})
+	if err == nil && len(l.Items) == 0 {
+		// As upstream's live lookup when its informer has none: a LimitRange this server has
+		// just stored applies even before the cache has seen it.
+		l, err = p.LimitRanges.ListOwnWrites(ctx, a.Namespace)
+	}
 	if err != nil {
 		return nil, apierrors.NewForbidden(a.Resource.GroupResource(), a.Name,
 			fmt.Errorf("unable to %s %v at this time because there was an error enforcing limit ranges", a.Operation, a.Resource.GroupVersionResource()))

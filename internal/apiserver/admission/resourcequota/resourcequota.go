@@ -55,6 +55,11 @@ func (p *Plugin) Validate(ctx context.Context, a *registry.AdmissionAttributes) 
 		return nil
 	}
 	list, err := p.Quotas.List(ctx, a.Namespace, storage.ListOptions{ResourceVersion: "0"})
+	if err == nil && len(list.Items) == 0 {
+		// As upstream's live lookup when its informer has none: a quota this server has just
+		// stored is charged even before the cache has seen it.
+		list, err = p.Quotas.ListOwnWrites(ctx, a.Namespace)
+	}
 	if err != nil {
 		return apierrors.NewInternalError(fmt.Errorf("list resource quotas: %w", err))
 	}
