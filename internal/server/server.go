@@ -29,7 +29,6 @@ import (
 
 	"github.com/skiff-project/skiff/internal/agent"
 	"github.com/skiff-project/skiff/internal/allocator"
-	"github.com/skiff-project/skiff/internal/cacheinformer"
 	"github.com/skiff-project/skiff/internal/apiserver"
 	"github.com/skiff-project/skiff/internal/apiserver/admission/limitranger"
 	"github.com/skiff-project/skiff/internal/apiserver/admission/priority"
@@ -37,6 +36,7 @@ import (
 	saadmission "github.com/skiff-project/skiff/internal/apiserver/admission/serviceaccount"
 	"github.com/skiff-project/skiff/internal/apiserver/authn"
 	"github.com/skiff-project/skiff/internal/audit"
+	"github.com/skiff-project/skiff/internal/cacheinformer"
 	"github.com/skiff-project/skiff/internal/defaults"
 	"github.com/skiff-project/skiff/internal/encryption"
 	"github.com/skiff-project/skiff/internal/pki"
