@@ -11,8 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -127,33 +125,12 @@ func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, req *reques
 		}
 		s.writeObject(w, r, code, req.out, t)
 	case "PartialObjectMetadata":
-		s.writeObject(w, r, code, req.out, partialMetadata(obj, req.out.AsVersion))
+		s.writeObject(w, r, code, req.out, registry.PartialMetadata(obj, req.out.AsVersion))
 	case "PartialObjectMetadataList":
 		s.writeError(w, r, apierrors.NewBadRequest("PartialObjectMetadataList is only served for lists"))
 	default:
 		s.writeObject(w, r, code, req.out, obj)
 	}
-}
-
-func partialMetadata(obj runtime.Object, version string) *metav1.PartialObjectMetadata {
-	pm := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/" + version, Kind: "PartialObjectMetadata"}}
-	// meta.Accessor returns typed objects themselves (a *Pod is a metav1.Object), not their
-	// *ObjectMeta; GetObjectMeta reaches the embedded struct.
-	if oma, ok := obj.(metav1.ObjectMetaAccessor); ok {
-		if om, ok := oma.GetObjectMeta().(*metav1.ObjectMeta); ok {
-			pm.ObjectMeta = *om
-			return pm
-		}
-	}
-	if a, err := meta.Accessor(obj); err == nil {
-		// Custom resources (unstructured) have no ObjectMeta struct to copy.
-		pm.ObjectMeta = metav1.ObjectMeta{Name: a.GetName(), GenerateName: a.GetGenerateName(), Namespace: a.GetNamespace(),
-			UID: a.GetUID(), ResourceVersion: a.GetResourceVersion(), Generation: a.GetGeneration(),
-			CreationTimestamp: a.GetCreationTimestamp(), DeletionTimestamp: a.GetDeletionTimestamp(),
-			DeletionGracePeriodSeconds: a.GetDeletionGracePeriodSeconds(), Labels: a.GetLabels(), Annotations: a.GetAnnotations(),
-			OwnerReferences: a.GetOwnerReferences(), Finalizers: a.GetFinalizers(), ManagedFields: a.GetManagedFields()}
-	}
-	return pm
 }
 
 func (s *Server) table(req *request, items []runtime.Object, includeObject string, noHeaders bool) (*metav1.Table, error) {
@@ -220,30 +197,11 @@ func (s *Server) parseListOptions(r *http.Request, req *request) (*listOptions, 
 		b := v == "true" || v == "1"
 		o.sendInitialEvents = &b
 	}
-	if v := q.Get("labelSelector"); v != "" {
-		sel, err := labels.Parse(v)
-		if err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
-		o.Predicate.Label = sel
+	p, err := req.res.Predicate(q.Get("labelSelector"), q.Get("fieldSelector"))
+	if err != nil {
+		return nil, err
 	}
-	if v := q.Get("fieldSelector"); v != "" {
-		sel, err := fields.ParseSelector(v)
-		if err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
-		sel, err = sel.Transform(func(f, v string) (string, string, error) {
-			stored, ok := req.res.FieldLabel(f)
-			if !ok {
-				return "", "", fmt.Errorf("field label not supported: %s", f)
-			}
-			return stored, v, nil
-		})
-		if err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
-		o.Predicate.Field = sel
-	}
+	o.Predicate = p
 	var errs field.ErrorList
 	switch o.Match {
 	case "", storage.MatchNotOlderThan, storage.MatchExact:
@@ -310,7 +268,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, req *request) {
 	case "PartialObjectMetadataList", "PartialObjectMetadata":
 		l := &metav1.PartialObjectMetadataList{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/" + req.out.AsVersion, Kind: "PartialObjectMetadataList"}, ListMeta: lm}
 		for _, it := range res.Items {
-			l.Items = append(l.Items, *partialMetadata(it, req.out.AsVersion))
+			l.Items = append(l.Items, *registry.PartialMetadata(it, req.out.AsVersion))
 		}
 		s.writeObject(w, r, http.StatusOK, req.out, l)
 		return

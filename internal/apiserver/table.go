@@ -6,6 +6,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/skiff-project/skiff/internal/registry"
 )
 
 // defaultTable is upstream's table for kinds without a printer: NAME and AGE.
@@ -27,7 +29,7 @@ func defaultTable(items []runtime.Object, now time.Time, includeObject string, n
 		case "Object":
 			row.Object.Object = it
 		case "Metadata", "":
-			row.Object.Object = partialMetadata(it, "v1")
+			row.Object.Object = registry.PartialMetadata(it, "v1")
 		}
 		t.Rows = append(t.Rows, row)
 	}

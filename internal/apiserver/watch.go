@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/skiff-project/skiff/internal/registry"
 	"github.com/skiff-project/skiff/internal/storage"
 )
 
@@ -122,7 +123,7 @@ func (s *Server) writeWatchFrame(w http.ResponseWriter, req *request, ev storage
 			obj, err = s.codecs.encode(mediaJSON, t)
 		}
 	case req.out.As == "PartialObjectMetadata" || req.out.As == "PartialObjectMetadataList":
-		obj, err = s.codecs.encode(mediaJSON, partialMetadata(ev.Object, req.out.AsVersion))
+		obj, err = s.codecs.encode(mediaJSON, registry.PartialMetadata(ev.Object, req.out.AsVersion))
 	case ev.Type == storage.Bookmark:
 		ev.Object.GetObjectKind().SetGroupVersionKind(req.res.GVK)
 		obj, err = s.codecs.encode(mediaJSON, ev.Object)

@@ -23,10 +23,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
@@ -112,36 +109,6 @@ type ListerWatcher struct {
 // a slice of pointers, cheaper than a stream of initial events.
 func (*ListerWatcher) IsWatchListSemanticsUnSupported() bool { return true }
 
-// predicate parses opts' selectors as the API server's list handler does.
-func (lw *ListerWatcher) predicate(opts metav1.ListOptions) (storage.Predicate, error) {
-	var p storage.Predicate
-	if opts.LabelSelector != "" {
-		sel, err := labels.Parse(opts.LabelSelector)
-		if err != nil {
-			return p, apierrors.NewBadRequest(err.Error())
-		}
-		p.Label = sel
-	}
-	if opts.FieldSelector != "" {
-		sel, err := fields.ParseSelector(opts.FieldSelector)
-		if err != nil {
-			return p, apierrors.NewBadRequest(err.Error())
-		}
-		sel, err = sel.Transform(func(f, v string) (string, string, error) {
-			stored, ok := lw.res.FieldLabel(f)
-			if !ok {
-				return "", "", fmt.Errorf("field label not supported: %s", f)
-			}
-			return stored, v, nil
-		})
-		if err != nil {
-			return p, apierrors.NewBadRequest(err.Error())
-		}
-		p.Field = sel
-	}
-	return p, nil
-}
-
 // item is what an informer gets for a stored object.
 func (lw *ListerWatcher) item(obj runtime.Object) runtime.Object {
 	if !lw.metadata {
@@ -153,29 +120,15 @@ func (lw *ListerWatcher) item(obj runtime.Object) runtime.Object {
 // partialMetadata returns obj's metadata as a PartialObjectMetadata without managedFields,
 // sharing obj's maps and slices.
 func partialMetadata(obj runtime.Object) *metav1.PartialObjectMetadata {
-	pm := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"}}
-	if oma, ok := obj.(metav1.ObjectMetaAccessor); ok {
-		if om, ok := oma.GetObjectMeta().(*metav1.ObjectMeta); ok {
-			pm.ObjectMeta = *om
-			pm.ManagedFields = nil
-			return pm
-		}
-	}
-	if a, err := meta.Accessor(obj); err == nil {
-		// Custom resources (unstructured) have no ObjectMeta struct to share.
-		pm.ObjectMeta = metav1.ObjectMeta{Name: a.GetName(), GenerateName: a.GetGenerateName(), Namespace: a.GetNamespace(),
-			UID: a.GetUID(), ResourceVersion: a.GetResourceVersion(), Generation: a.GetGeneration(),
-			CreationTimestamp: a.GetCreationTimestamp(), DeletionTimestamp: a.GetDeletionTimestamp(),
-			DeletionGracePeriodSeconds: a.GetDeletionGracePeriodSeconds(), Labels: a.GetLabels(), Annotations: a.GetAnnotations(),
-			OwnerReferences: a.GetOwnerReferences(), Finalizers: a.GetFinalizers()}
-	}
+	pm := registry.PartialMetadata(obj, "v1")
+	pm.ManagedFields = nil
 	return pm
 }
 
 // ListWithContext lists the resource in opts.Namespace-less scope (all namespaces), as an
 // informer does.
 func (lw *ListerWatcher) ListWithContext(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-	p, err := lw.predicate(opts)
+	p, err := lw.res.Predicate(opts.LabelSelector, opts.FieldSelector)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +157,7 @@ func (lw *ListerWatcher) ListWithContext(ctx context.Context, opts metav1.ListOp
 // opts.TimeoutSeconds pass, or the store ends it (the informer then resumes, as after a
 // server-side close).
 func (lw *ListerWatcher) WatchWithContext(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-	p, err := lw.predicate(opts)
+	p, err := lw.res.Predicate(opts.LabelSelector, opts.FieldSelector)
 	if err != nil {
 		return nil, err
 	}
