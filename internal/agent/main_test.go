@@ -35,6 +35,7 @@ import (
 
 	"github.com/skiff-project/skiff/internal/agent"
 	"github.com/skiff-project/skiff/internal/kubelet/eviction"
+	"github.com/skiff-project/skiff/internal/testreexec"
 	"github.com/skiff-project/skiff/internal/testserver"
 	"github.com/skiff-project/skiff/test/images"
 )
@@ -52,12 +53,14 @@ func TestMain(m *testing.M) {
 	if cfg := os.Getenv(helperEnv); cfg != "" {
 		os.Exit(runHelper(cfg))
 	}
-	if os.Geteuid() == 0 && os.Getenv(isolatedEnv) == "" {
-		code, err := runIsolated()
-		if err == nil {
-			os.Exit(code)
+	if os.Geteuid() == 0 {
+		// Run this test binary again in new network and mount namespaces.
+		if err := testreexec.Exit(testreexec.Config{
+			Env:  []string{isolatedEnv + "=1"},
+			Attr: testreexec.NetMountNamespaces(),
+		}); err != nil {
+			noIsolation = "cannot run in new network and mount namespaces: " + err.Error()
 		}
-		noIsolation = err.Error()
 	}
 	if os.Getenv(isolatedEnv) != "" {
 		if err := prepareIsolated(); err != nil {
@@ -70,29 +73,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(fixtures.dir)
 	}
 	os.Exit(code)
-}
-
-// runIsolated runs this test binary again in new network and mount namespaces.
-func runIsolated() (int, error) {
-	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), isolatedEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("cannot run in new network and mount namespaces: %w", err)
-	}
-	err := cmd.Wait()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		if code := exit.ExitCode(); code > 0 {
-			return code, nil
-		}
-		return 1, nil
-	}
-	if err != nil {
-		return 1, nil
-	}
-	return 0, nil
 }
 
 // prepareIsolated makes the mounts private, brings lo up and gives the "machine" an address.

@@ -1,11 +1,11 @@
 package testserver
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
+
+	"github.com/skiff-project/skiff/internal/testreexec"
 )
 
 // mutationDetectorEnv is client-go's switch for its cache mutation detector, read once when
@@ -22,18 +22,10 @@ func MainWithMutationDetector(m *testing.M) {
 	if os.Getenv(mutationDetectorEnv) != "" {
 		os.Exit(m.Run())
 	}
-	cmd := exec.Command(os.Args[0], os.Args[1:]...)
-	cmd.Env = append(os.Environ(), mutationDetectorEnv+"=true")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		os.Exit(0)
-	case errors.As(err, &exit):
-		os.Exit(exit.ExitCode())
-	default:
+	code, err := testreexec.Run(testreexec.Config{Env: []string{mutationDetectorEnv + "=true"}})
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "run tests with the mutation detector:", err)
 		os.Exit(1)
 	}
+	os.Exit(code)
 }

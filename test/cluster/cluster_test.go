@@ -2,14 +2,12 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/skiff-project/skiff/internal/network/podnet"
+	"github.com/skiff-project/skiff/internal/testreexec"
 )
 
 // As root, the test binary re-executes itself in new network and mount namespaces standing for
@@ -26,17 +25,15 @@ const isolatedEnv = "SKIFF_CLUSTER_TEST_ISOLATED"
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() == 0 && os.Getenv(isolatedEnv) == "" {
-		cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		cmd.Env = append(os.Environ(), isolatedEnv+"=1")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-		err := cmd.Run()
-		var exit *exec.ExitError
-		switch {
-		case err == nil:
-			os.Exit(0)
-		case errors.As(err, &exit):
-			os.Exit(max(exit.ExitCode(), 1))
+		code, err := testreexec.Run(testreexec.Config{
+			Env:  []string{isolatedEnv + "=1"},
+			Attr: testreexec.NetMountNamespaces(),
+		})
+		if err == nil {
+			if code != 0 {
+				code = max(code, 1) // -1: a signal ended it
+			}
+			os.Exit(code)
 		}
 		fmt.Fprintln(os.Stderr, "cluster tests: cannot make namespaces, running without:", err)
 	}

@@ -13,13 +13,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-project/skiff/internal/testreexec"
 	"github.com/skiff-project/skiff/test/images"
 )
 
@@ -50,16 +50,16 @@ func isolate(t *testing.T) bool {
 	if testing.Verbose() {
 		args = append(args, "-test.v")
 	}
-	cmd := exec.Command("/proc/self/exe", args...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), isolatedEnv+"=1", "SKIFF_BIN="+skiffBin)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Run(); err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			t.Fatalf("%s in its own namespaces failed (exit %d)", t.Name(), exit.ExitCode())
-		}
+	code, err := testreexec.Run(testreexec.Config{
+		Env:  []string{isolatedEnv + "=1", "SKIFF_BIN=" + skiffBin},
+		Args: args,
+		Attr: testreexec.NetMountNamespaces(),
+	})
+	if err != nil {
 		t.Skipf("cannot make network and mount namespaces: %v", err)
+	}
+	if code != 0 {
+		t.Fatalf("%s in its own namespaces failed (exit %d)", t.Name(), code)
 	}
 	return true
 }

@@ -9,18 +9,15 @@ package podnet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,6 +27,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-project/skiff/internal/pinnedns"
+	"github.com/skiff-project/skiff/internal/testreexec"
 )
 
 // isolatedEnv is set in the re-executed test binary.
@@ -39,14 +37,18 @@ const isolatedEnv = "SKIFF_PODNET_TEST_ISOLATED"
 var noIsolation string
 
 func TestMain(m *testing.M) {
-	if os.Geteuid() == 0 && os.Getenv(isolatedEnv) == "" {
-		code, err := runIsolated()
-		if err == nil {
-			os.Exit(code)
+	if os.Geteuid() == 0 {
+		// Run this test binary again, with the same arguments, in new network and mount
+		// namespaces, and exit with its code.
+		if err := testreexec.Exit(testreexec.Config{
+			Env:  []string{isolatedEnv + "=1"},
+			Attr: testreexec.NetMountNamespaces(),
+			Name: "podnet tests",
+		}); err != nil {
+			// Root without the right to make namespaces (a restricted container): run the unit
+			// tests here and skip the others rather than touch this namespace.
+			noIsolation = "cannot run in new network and mount namespaces: " + err.Error()
 		}
-		// Root without the right to make namespaces (a restricted container): run the unit
-		// tests here and skip the others rather than touch this namespace.
-		noIsolation = err.Error()
 	}
 	if os.Getenv(isolatedEnv) != "" {
 		if err := prepareIsolated(); err != nil {
@@ -55,34 +57,6 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(m.Run())
-}
-
-// runIsolated runs this test binary again, with the same arguments, in new network and mount
-// namespaces, and returns its exit code; err is set only if it could not be started.
-func runIsolated() (int, error) {
-	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), isolatedEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS,
-		Pdeathsig:  syscall.SIGKILL,
-	}
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("cannot run in new network and mount namespaces: %w", err)
-	}
-	err := cmd.Wait()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		if code := exit.ExitCode(); code > 0 {
-			return code, nil
-		}
-		return 1, nil // killed by a signal
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "podnet tests:", err)
-		return 1, nil
-	}
-	return 0, nil
 }
 
 // prepareIsolated makes the new mount namespace's mounts private and brings lo up.

@@ -6,12 +6,9 @@ package proxy
 // (The same scheme as internal/network/podnet's tests.)
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/vishvananda/netlink"
@@ -19,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-project/skiff/internal/pinnedns"
+	"github.com/skiff-project/skiff/internal/testreexec"
 )
 
 const isolatedEnv = "SKIFF_PROXY_TEST_ISOLATED"
@@ -26,12 +24,14 @@ const isolatedEnv = "SKIFF_PROXY_TEST_ISOLATED"
 var noIsolation string
 
 func TestMain(m *testing.M) {
-	if os.Geteuid() == 0 && os.Getenv(isolatedEnv) == "" {
-		code, err := runIsolated()
-		if err == nil {
-			os.Exit(code)
+	if os.Geteuid() == 0 {
+		if err := testreexec.Exit(testreexec.Config{
+			Env:  []string{isolatedEnv + "=1"},
+			Attr: testreexec.NetMountNamespaces(),
+			Name: "proxy tests",
+		}); err != nil {
+			noIsolation = "cannot run in new network and mount namespaces: " + err.Error()
 		}
-		noIsolation = err.Error()
 	}
 	if os.Getenv(isolatedEnv) != "" {
 		if err := prepareIsolated(); err != nil {
@@ -40,32 +40,6 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(m.Run())
-}
-
-func runIsolated() (int, error) {
-	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), isolatedEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS,
-		Pdeathsig:  syscall.SIGKILL,
-	}
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("cannot run in new network and mount namespaces: %w", err)
-	}
-	err := cmd.Wait()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		if code := exit.ExitCode(); code > 0 {
-			return code, nil
-		}
-		return 1, nil
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "proxy tests:", err)
-		return 1, nil
-	}
-	return 0, nil
 }
 
 func prepareIsolated() error {
