@@ -34,7 +34,6 @@ type Feed struct {
 	mu      sync.RWMutex
 	caches  map[string]*Cache
 	rev     atomic.Uint64
-	written atomic.Uint64 // see LastWrite
 	advance chan struct{} // closed and replaced whenever rev moves
 
 	watchCtx context.Context
@@ -58,20 +57,6 @@ func NewFeed(client *clientv3.Client, log *slog.Logger) *Feed {
 
 // Revision returns the etcd revision every cache reflects.
 func (f *Feed) Revision() uint64 { return f.rev.Load() }
-
-// LastWrite returns the revision of the newest write this process has committed through any
-// Store on the feed (0 before the first).
-func (f *Feed) LastWrite() uint64 { return f.written.Load() }
-
-// noteWrite records that a write committed at rev.
-func (f *Feed) noteWrite(rev int64) {
-	for {
-		cur := f.written.Load()
-		if uint64(rev) <= cur || f.written.CompareAndSwap(cur, uint64(rev)) {
-			return
-		}
-	}
-}
 
 // Register adds a cache for a resource. Registering after Start loads the resource's current
 // objects at the feed's revision, so the cache joins the stream without a gap.

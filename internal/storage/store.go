@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -26,6 +27,18 @@ type Store struct {
 	feed   *Feed
 	cache  *Cache
 	leases *leases
+	// written is the revision of this Store's newest committed write (see ListOwnWrites).
+	written atomic.Uint64
+}
+
+// noteWrite records that a write of this Store committed at rev.
+func (s *Store) noteWrite(rev int64) {
+	for {
+		cur := s.written.Load()
+		if uint64(rev) <= cur || s.written.CompareAndSwap(cur, uint64(rev)) {
+			return
+		}
+	}
 }
 
 // NewStore registers cfg with feed and returns its Store.
@@ -186,7 +199,7 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object, ttl 
 	if !resp.Succeeded {
 		return nil, apierrors.NewAlreadyExists(s.cfg.Resource, key[strings.LastIndex(key, "/")+1:])
 	}
-	s.feed.noteWrite(resp.Header.Revision)
+	s.noteWrite(resp.Header.Revision)
 	out := obj.DeepCopyObject()
 	setResourceVersion(out, uint64(resp.Header.Revision))
 	return out, nil
@@ -268,7 +281,7 @@ func (s *Store) Update(ctx context.Context, key string, fn UpdateFunc, ttl int64
 			return nil, s.etcdErr(err)
 		}
 		if resp.Succeeded {
-			s.feed.noteWrite(resp.Header.Revision)
+			s.noteWrite(resp.Header.Revision)
 			out := next.DeepCopyObject()
 			setResourceVersion(out, uint64(resp.Header.Revision))
 			return out, nil
@@ -331,7 +344,7 @@ func (s *Store) Delete(ctx context.Context, key string, check func(current runti
 			return nil, s.etcdErr(err)
 		}
 		if resp.Succeeded {
-			s.feed.noteWrite(resp.Header.Revision)
+			s.noteWrite(resp.Header.Revision)
 			out := cur.obj.DeepCopyObject()
 			setResourceVersion(out, uint64(resp.Header.Revision))
 			return out, nil
@@ -384,11 +397,12 @@ func (s *Store) List(ctx context.Context, opts ListOptions) (*ListResult, error)
 }
 
 // ListOwnWrites lists from the cache once it reflects every write this process has committed
-// (read-your-writes without asking etcd). Admission uses it where upstream's plugins fall back
+// to this resource (read-your-writes without asking etcd; once the cache has seen the
+// resource's last write it does not wait, however busy other resources are). Admission uses it where upstream's plugins fall back
 // to a live lookup when their informer shows nothing: a LimitRange or ResourceQuota created
 // just before a pod must apply to it.
 func (s *Store) ListOwnWrites(ctx context.Context, prefix string) (*ListResult, error) {
-	return s.List(ctx, ListOptions{Prefix: prefix, ResourceVersion: strconv.FormatUint(s.feed.LastWrite(), 10), Match: MatchNotOlderThan})
+	return s.List(ctx, ListOptions{Prefix: prefix, ResourceVersion: strconv.FormatUint(s.written.Load(), 10), Match: MatchNotOlderThan})
 }
 
 func (s *Store) listCache(prefix string, opts ListOptions) *ListResult {
