@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,7 +26,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -63,7 +61,7 @@ func TestMain(m *testing.M) {
 		}
 	}
 	if os.Getenv(isolatedEnv) != "" {
-		if err := prepareIsolated(); err != nil {
+		if err := testreexec.PrepareMachine(nodeIP); err != nil {
 			fmt.Fprintln(os.Stderr, "agent tests:", err)
 			os.Exit(1)
 		}
@@ -73,42 +71,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(fixtures.dir)
 	}
 	os.Exit(code)
-}
-
-// prepareIsolated makes the mounts private, brings lo up and gives the "machine" an address.
-func prepareIsolated() error {
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make mounts private: %w", err)
-	}
-	lo, err := netlink.LinkByName("lo")
-	if err != nil {
-		return err
-	}
-	if err := netlink.LinkSetUp(lo); err != nil {
-		return err
-	}
-	// A veth pair (the dummy driver may be missing) holding the machine's address.
-	d := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "node0"}, PeerName: "node0-peer"}
-	if err := netlink.LinkAdd(d); err != nil {
-		return fmt.Errorf("node0: %w", err)
-	}
-	addr, _ := netlink.ParseAddr(nodeIP + "/32")
-	if err := netlink.AddrAdd(d, addr); err != nil {
-		return err
-	}
-	peer, err := netlink.LinkByName("node0-peer")
-	if err != nil {
-		return err
-	}
-	if err := netlink.LinkSetUp(peer); err != nil {
-		return err
-	}
-	if err := netlink.LinkSetUp(d); err != nil {
-		return err
-	}
-	// A default route, as a machine has: the host reaches ClusterIPs through it (the service
-	// proxy's output chain translates them after routing).
-	return netlink.RouteAdd(&netlink.Route{LinkIndex: d.Attrs().Index, Scope: netlink.SCOPE_LINK, Dst: &net.IPNet{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)}})
 }
 
 // helperConfig is what the agent subprocess runs with.

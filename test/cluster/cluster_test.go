@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/skiff-project/skiff/internal/network/podnet"
@@ -38,12 +37,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "cluster tests: cannot make namespaces, running without:", err)
 	}
 	if os.Getenv(isolatedEnv) != "" {
-		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-			fmt.Fprintln(os.Stderr, err)
+		if err := testreexec.PrepareMachine(""); err != nil {
+			fmt.Fprintln(os.Stderr, "cluster tests:", err)
 			os.Exit(1)
 		}
-		lo, _ := netlink.LinkByName("lo")
-		_ = netlink.LinkSetUp(lo)
 	}
 	os.Exit(m.Run())
 }

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-project/skiff/internal/testreexec"
@@ -62,41 +61,6 @@ func isolate(t *testing.T) bool {
 		t.Fatalf("%s in its own namespaces failed (exit %d)", t.Name(), code)
 	}
 	return true
-}
-
-// prepareIsolated makes the new mount namespace private, brings lo up and gives the
-// "machine" an address on a veth pair.
-func prepareIsolated() error {
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make mounts private: %w", err)
-	}
-	lo, err := netlink.LinkByName("lo")
-	if err != nil {
-		return err
-	}
-	if err := netlink.LinkSetUp(lo); err != nil {
-		return err
-	}
-	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "node0"}, PeerName: "node0-peer"}
-	if err := netlink.LinkAdd(v); err != nil {
-		return err
-	}
-	addr, _ := netlink.ParseAddr(e2eNodeIP + "/32")
-	if err := netlink.AddrAdd(v, addr); err != nil {
-		return err
-	}
-	for _, name := range []string{"node0", "node0-peer"} {
-		l, err := netlink.LinkByName(name)
-		if err != nil {
-			return err
-		}
-		if err := netlink.LinkSetUp(l); err != nil {
-			return err
-		}
-	}
-	// A default route, as a machine has: the host reaches ClusterIPs through it (the service
-	// proxy's output chain translates them after routing).
-	return netlink.RouteAdd(&netlink.Route{LinkIndex: v.Attrs().Index, Scope: netlink.SCOPE_LINK, Dst: &net.IPNet{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)}})
 }
 
 // cleanupNode kills what a node left on the machine: its shims (found by the data dir they

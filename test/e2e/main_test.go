@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/skiff-project/skiff/internal/testreexec"
 )
 
 // skiffBin is the binary under test: $SKIFF_BIN (with skiff-shim beside it), or one built
@@ -43,7 +45,7 @@ func TestMain(m *testing.M) {
 		}
 	}
 	if os.Getenv(isolatedEnv) != "" {
-		if err := prepareIsolated(); err != nil {
+		if err := testreexec.PrepareMachine(e2eNodeIP); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e isolation:", err)
 			os.Exit(1)
 		}

@@ -24,7 +24,6 @@ import (
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 
 	"github.com/skiff-project/skiff/internal/pinnedns"
 	"github.com/skiff-project/skiff/internal/testreexec"
@@ -51,24 +50,12 @@ func TestMain(m *testing.M) {
 		}
 	}
 	if os.Getenv(isolatedEnv) != "" {
-		if err := prepareIsolated(); err != nil {
+		if err := testreexec.PrepareMachine(""); err != nil {
 			fmt.Fprintln(os.Stderr, "podnet tests:", err)
 			os.Exit(1)
 		}
 	}
 	os.Exit(m.Run())
-}
-
-// prepareIsolated makes the new mount namespace's mounts private and brings lo up.
-func prepareIsolated() error {
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make mounts private: %w", err)
-	}
-	lo, err := netlink.LinkByName("lo")
-	if err != nil {
-		return err
-	}
-	return netlink.LinkSetUp(lo)
 }
 
 func requireRoot(t testing.TB) {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 
 	"github.com/skiff-project/skiff/internal/pinnedns"
 	"github.com/skiff-project/skiff/internal/testreexec"
@@ -34,23 +33,12 @@ func TestMain(m *testing.M) {
 		}
 	}
 	if os.Getenv(isolatedEnv) != "" {
-		if err := prepareIsolated(); err != nil {
+		if err := testreexec.PrepareMachine(""); err != nil {
 			fmt.Fprintln(os.Stderr, "proxy tests:", err)
 			os.Exit(1)
 		}
 	}
 	os.Exit(m.Run())
-}
-
-func prepareIsolated() error {
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make mounts private: %w", err)
-	}
-	lo, err := netlink.LinkByName("lo")
-	if err != nil {
-		return err
-	}
-	return netlink.LinkSetUp(lo)
 }
 
 func requireRoot(t testing.TB) {
