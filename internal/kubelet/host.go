@@ -77,10 +77,9 @@ func NewHost(client kubernetes.Interface, opts HostOptions) *Host {
 	h := &Host{client: client, clock: opts.Clock, opts: opts, log: opts.Log, kubelets: map[string]*Kubelet{}}
 	h.queue = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[workKey]{Clock: opts.Clock})
 	h.broadcaster = record.NewBroadcaster()
-	strip := trim.ManagedFields
-	h.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(strip),
+	h.factory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trim.ManagedFields),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = opts.PodFieldSelector }))
-	h.nodeFactory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(strip),
+	h.nodeFactory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trim.ManagedFields),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = opts.NodeFieldSelector }))
 	h.pods = h.factory.Core().V1().Pods().Informer()
 	_ = h.pods.AddIndexers(cache.Indexers{nodeNameIndex: func(obj any) ([]string, error) {
@@ -101,7 +100,7 @@ func NewHost(client kubernetes.Interface, opts HostOptions) *Host {
 		},
 	})
 	if opts.WatchServices {
-		h.svcFactory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(strip))
+		h.svcFactory = informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(trim.ManagedFields))
 		h.services = h.svcFactory.Core().V1().Services().Informer()
 	}
 	nodes := h.nodeFactory.Core().V1().Nodes().Informer()
